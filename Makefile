@@ -1,0 +1,52 @@
+# chload: build, test, demo and benchmarks. Every target that needs a server
+# installs and starts it with internal/testenv/chenv.sh, and stops it after.
+SHELL := /bin/bash
+GO ?= go
+BIN := bin/chload
+CHENV := bash internal/testenv/chenv.sh
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: build test test-unit demo bench testenv-up testenv-down vet fmt clean
+
+build:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/chload
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+
+# Every test, servers included: install what is missing, start the single node
+# and the 2x2 cluster, run the tests with the race detector, stop the servers.
+test: build
+	$(CHENV) install
+	$(CHENV) start all
+	CHLOAD_E2E=1 $(GO) test -race -count=1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
+
+# Unit tests only (no server needed).
+test-unit:
+	CHLOAD_E2E=0 $(GO) test -count=1 ./...
+
+# The quickstart: a throwaway ClickHouse on its own ports and directory, 200k
+# generated rows, validate, dry-run, run, and what landed.
+DEMO_ENV := CHLOAD_TESTENV_DIR=/tmp/chload-demo CHLOAD_SINGLE_TCP_PORT=19400 CHLOAD_SINGLE_HTTP_PORT=18400 CHLOAD_SINGLE_INTERSERVER_PORT=19409
+demo: build
+	$(CHENV) install
+	$(DEMO_ENV) $(CHENV) start single
+	$(DEMO_ENV) bash examples/quickstart/demo.sh; rc=$$?; $(DEMO_ENV) $(CHENV) stop single; exit $$rc
+
+# Benchmarks: chload against clickhouse-client's Native insert, same rows,
+# same run; prints both times, the ratio and chload's peak RSS.
+bench: build
+	$(CHENV) install
+	$(CHENV) start single
+	bash internal/bench/bench.sh; rc=$$?; $(CHENV) stop single; exit $$rc
+
+testenv-up:
+	$(CHENV) install
+	$(CHENV) start all
+
+testenv-down:
+	$(CHENV) stop all
+
+clean:
+	rm -rf bin

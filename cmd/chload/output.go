@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/chload/chload/jobs"
+)
+
+func printDryRun(w io.Writer, r *jobs.DryRunReport) {
+	fmt.Fprintf(w, "dry run of job %s into %s (ClickHouse %s)\n", r.Job, r.Table, r.Server)
+	fmt.Fprintf(w, "partition key: %s\nsorting key:   %s\n", orNone(r.PartitionKey), orNone(r.SortingKey))
+	fmt.Fprintf(w, "columns: %s\n", strings.Join(r.Columns, ", "))
+	if len(r.Defaulted) > 0 {
+		fmt.Fprintf(w, "filled by the server's DEFAULT: %s\n", strings.Join(r.Defaulted, ", "))
+	}
+	if len(r.Ignored) > 0 {
+		fmt.Fprintf(w, "source columns ignored: %s\n", strings.Join(r.Ignored, ", "))
+	}
+	fmt.Fprintf(w, "splits: %d, rows: %d, estimated bytes: %s, batch_rows: %d\n\n", r.Splits, r.Rows, humanBytes(r.EstimatedBytes), r.BatchRows)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "partition\trows\test. bytes\tbatches (new parts)\tcurrent parts\tcurrent rows\t")
+	for _, p := range r.Partitions {
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t\n", p.Partition, p.Rows, humanBytes(p.EstimatedBytes), p.Batches, p.CurrentParts, p.CurrentRows)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%s\t%d\t\t\t\n", r.Rows, humanBytes(r.EstimatedBytes), r.Batches)
+	tw.Flush()
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}
+
+type summaryOut struct {
+	Status        string                  `json:"status"`
+	Error         string                  `json:"error,omitempty"`
+	Job           string                  `json:"job"`
+	Table         string                  `json:"table"`
+	Server        string                  `json:"server"`
+	RowsRead      int64                   `json:"rows_read"`
+	RowsWritten   int64                   `json:"rows_written"`
+	Batches       int                     `json:"batches"`
+	PartsCreated  int                     `json:"parts_created"`
+	ForcedBatches int                     `json:"batches_flushed_early"`
+	ElapsedSec    float64                 `json:"elapsed_seconds"`
+	RowsPerSecond float64                 `json:"rows_per_second"`
+	Partitions    []jobs.PartitionSummary `json:"partitions"`
+}
+
+func summaryJSON(s *jobs.Summary, err error) summaryOut {
+	out := summaryOut{Status: "ok", Job: s.Job, Table: s.Table, Server: s.Server, RowsRead: s.RowsRead,
+		RowsWritten: s.RowsWritten, Batches: s.Batches, PartsCreated: s.PartsCreated, ForcedBatches: s.ForcedBatches,
+		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, Partitions: s.Partitions}
+	if err != nil {
+		out.Status, out.Error = "failed", err.Error()
+	}
+	return out
+}
+
+func printSummary(w io.Writer, s *jobs.Summary, err error) {
+	status := "done"
+	if err != nil {
+		status = "FAILED"
+	}
+	fmt.Fprintf(w, "%s: job %s into %s (ClickHouse %s)\n", status, s.Job, s.Table, s.Server)
+	fmt.Fprintf(w, "rows read %d, rows written %d, batches %d, parts created %d", s.RowsRead, s.RowsWritten, s.Batches, s.PartsCreated)
+	if s.ForcedBatches > 0 {
+		fmt.Fprintf(w, " (%d flushed early by write.max_buffer_bytes)", s.ForcedBatches)
+	}
+	fmt.Fprintf(w, "\nelapsed %s, %.0f rows/s\n", s.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
+	if len(s.Partitions) > 0 {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "partition\trows\tbatches\t")
+		for _, p := range s.Partitions {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t\n", p.Partition, p.Rows, p.Batches)
+		}
+		tw.Flush()
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// showProgress draws a bar on a terminal, or logs a line every 10 seconds
+// under a scheduler, until the returned function is called.
+func showProgress(ctx context.Context, st *state, log *slog.Logger, p *jobs.Progress) func() {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		every := 10 * time.Second
+		if st.terminal {
+			every = 200 * time.Millisecond
+		}
+		t := time.NewTicker(every)
+		defer t.Stop()
+		start := time.Now()
+		for {
+			select {
+			case <-ctx.Done():
+				if st.terminal {
+					fmt.Fprint(st.stderr, "\r\033[K")
+				}
+				return
+			case <-t.C:
+			}
+			s := p.Snapshot()
+			if st.terminal {
+				fmt.Fprint(st.stderr, "\r\033[K"+progressBar(s, time.Since(start)))
+			} else {
+				log.Info("progress", "rows_read", s.RowsRead, "rows_written", s.RowsWritten, "rows_total", s.TotalRows,
+					"batches", s.Batches, "splits_done", s.SplitsDone, "splits", s.TotalSplits)
+			}
+		}
+	}()
+	return func() { cancel(); wg.Wait() }
+}
+
+func progressBar(s jobs.Snapshot, elapsed time.Duration) string {
+	const width = 30
+	frac := 0.0
+	if s.TotalRows > 0 {
+		frac = float64(s.RowsWritten) / float64(s.TotalRows)
+	}
+	filled := int(frac * width)
+	if filled > width {
+		filled = width
+	}
+	rate := float64(s.RowsWritten) / elapsed.Seconds()
+	return fmt.Sprintf("[%s%s] %5.1f%%  written %d/%d rows  read %d  %d batches  %.0f rows/s",
+		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, s.RowsWritten, s.TotalRows, s.RowsRead, s.Batches, rate)
+}

@@ -1,0 +1,445 @@
+#!/usr/bin/env bash
+# chenv.sh starts and stops the local ClickHouse test servers for chload.
+#
+# Usage: bash internal/testenv/chenv.sh install|start|stop|restart|status [single|cluster|all]
+#
+#   install          install clickhouse-server, clickhouse-client, zookeeper and time
+#                    with apt-get, only when something is missing
+#   start  TARGET    start the servers of TARGET; a running server is left alone
+#   stop   TARGET    SIGTERM, wait up to CHLOAD_STOP_TIMEOUT s, then SIGKILL
+#   restart TARGET   stop then start (regenerates configs)
+#   status           print every instance with its pid, ports and state
+#
+# TARGET is single (one node), cluster (ZooKeeper + 2 shards x 2 replicas) or all;
+# default all. Everything listens on 127.0.0.1 only.
+#
+# Environment (defaults in brackets):
+#   CHLOAD_TESTENV_DIR           state: configs, data, logs, pids [/tmp/chload-testenv]
+#   CHLOAD_SINGLE_TCP_PORT       single node native port [19000]
+#   CHLOAD_SINGLE_HTTP_PORT      single node http port [18123]
+#   CHLOAD_SINGLE_INTERSERVER_PORT                     [19009]
+#   CHLOAD_CLUSTER_TCP_PORTS     4 native ports, s1r1 s1r2 s2r1 s2r2 [19101 19102 19103 19104]
+#   CHLOAD_CLUSTER_HTTP_PORTS    4 http ports [18101 18102 18103 18104]
+#   CHLOAD_CLUSTER_INTERSERVER_PORTS [19201 19202 19203 19204]
+#   CHLOAD_ZK_PORT               ZooKeeper client port [12181]
+#   CHLOAD_START_TIMEOUT         seconds to wait for readiness [30]
+#   CHLOAD_STOP_TIMEOUT          seconds to wait after SIGTERM [20]
+set -euo pipefail
+
+DIR="${CHLOAD_TESTENV_DIR:-/tmp/chload-testenv}"
+SINGLE_TCP="${CHLOAD_SINGLE_TCP_PORT:-19000}"
+SINGLE_HTTP="${CHLOAD_SINGLE_HTTP_PORT:-18123}"
+SINGLE_INTER="${CHLOAD_SINGLE_INTERSERVER_PORT:-19009}"
+read -r -a CL_TCP <<<"${CHLOAD_CLUSTER_TCP_PORTS:-19101 19102 19103 19104}"
+read -r -a CL_HTTP <<<"${CHLOAD_CLUSTER_HTTP_PORTS:-18101 18102 18103 18104}"
+read -r -a CL_INTER <<<"${CHLOAD_CLUSTER_INTERSERVER_PORTS:-19201 19202 19203 19204}"
+ZK_PORT="${CHLOAD_ZK_PORT:-12181}"
+START_TIMEOUT="${CHLOAD_START_TIMEOUT:-30}"
+STOP_TIMEOUT="${CHLOAD_STOP_TIMEOUT:-20}"
+
+# Cluster instances in order: name shard replica.
+CL_NAMES=(s1r1 s1r2 s2r1 s2r2)
+CL_SHARDS=(1 1 2 2)
+CL_REPLICAS=(r1 r2 r1 r2)
+
+# zookeeper.jar's manifest Class-Path brings jute, slf4j-api, netty and the rest;
+# slf4j-simple only makes ZooKeeper write its log.
+ZK_JARS=(/usr/share/java/zookeeper.jar /usr/share/java/slf4j-simple.jar)
+
+die() {
+	echo "chenv: $*" >&2
+	exit 1
+}
+log() { echo "chenv: $*" >&2; }
+
+ch_server_bin() {
+	local b
+	for b in clickhouse-server /usr/sbin/clickhouse-server /usr/bin/clickhouse-server; do
+		if command -v "$b" >/dev/null 2>&1; then
+			command -v "$b"
+			return
+		fi
+	done
+	die "clickhouse-server not found; run: bash $0 install"
+}
+
+# ---------- install ----------
+
+cmd_install() {
+	local missing=()
+	command -v clickhouse-server >/dev/null 2>&1 || [[ -x /usr/sbin/clickhouse-server ]] || missing+=(clickhouse-server)
+	command -v clickhouse-client >/dev/null 2>&1 || missing+=(clickhouse-client)
+	[[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
+	[[ -x /usr/bin/time ]] || missing+=(time)
+	if ((${#missing[@]} == 0)); then
+		log "install: everything present"
+		return
+	fi
+	local sudo=()
+	((EUID == 0)) || sudo=(sudo)
+	# apt-get update once: only when the package lists are empty.
+	if ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
+		"${sudo[@]}" apt-get update
+	fi
+	log "install: ${missing[*]}"
+	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+}
+
+# ---------- process helpers ----------
+
+pid_alive() { # pidfile
+	local pid
+	[[ -f "$1" ]] || return 1
+	pid="$(cat "$1" 2>/dev/null || true)"
+	[[ -n "$pid" ]] && kill -0 "$pid" 2>/dev/null
+}
+
+http_ping() { # port
+	if command -v curl >/dev/null 2>&1; then
+		[[ "$(curl -fsS --max-time 2 "http://127.0.0.1:$1/ping" 2>/dev/null)" == "Ok." ]]
+		return
+	fi
+	local reply
+	reply="$(
+		exec 2>/dev/null
+		exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+		printf 'GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+		timeout 2 cat <&3
+	)" || return 1
+	[[ "$reply" == *"Ok."* ]]
+}
+
+zk_ruok() {
+	local reply
+	reply="$(
+		exec 2>/dev/null
+		exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || exit 1
+		printf 'ruok' >&3
+		timeout 2 cat <&3
+	)" || return 1
+	[[ "$reply" == "imok" ]]
+}
+
+stop_pidfile() { # name pidfile
+	local name="$1" pf="$2" pid i
+	if ! pid_alive "$pf"; then
+		rm -f "$pf"
+		return
+	fi
+	pid="$(cat "$pf")"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < STOP_TIMEOUT * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "stop $name: still running after ${STOP_TIMEOUT}s, sending SIGKILL"
+		kill -KILL "$pid" 2>/dev/null || true
+		for ((i = 0; i < 50; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+	fi
+	rm -f "$pf"
+	log "stopped $name (pid $pid)"
+}
+
+# wait_ready name pidfile logfile check-command...
+wait_ready() {
+	local name="$1" pf="$2" logf="$3" i
+	shift 3
+	for ((i = 0; i < START_TIMEOUT * 10; i++)); do
+		if "$@"; then
+			return 0
+		fi
+		if ! pid_alive "$pf"; then
+			echo "chenv: $name exited during startup; last lines of $logf:" >&2
+			tail -n 30 "$logf" >&2 || true
+			rm -f "$pf"
+			exit 1
+		fi
+		sleep 0.1
+	done
+	echo "chenv: $name not ready after ${START_TIMEOUT}s; last lines of $logf:" >&2
+	tail -n 30 "$logf" >&2 || true
+	exit 1
+}
+
+# ---------- ClickHouse config ----------
+
+# write_ch_config dir tcp http inter extra-xml
+write_ch_config() {
+	local d="$1" tcp="$2" http="$3" inter="$4" extra="$5"
+	mkdir -p "$d/data" "$d/tmp" "$d/user_files" "$d/format_schemas" "$d/log"
+	cat >"$d/config.xml.new" <<EOF
+<?xml version="1.0"?>
+<!-- generated by chenv.sh; regenerated on every start -->
+<yandex>
+    <logger>
+        <level>information</level>
+        <log>$d/log/clickhouse-server.log</log>
+        <errorlog>$d/log/clickhouse-server.err.log</errorlog>
+        <size>100M</size>
+        <count>3</count>
+    </logger>
+    <listen_host>127.0.0.1</listen_host>
+    <tcp_port>$tcp</tcp_port>
+    <http_port>$http</http_port>
+    <interserver_http_port>$inter</interserver_http_port>
+    <interserver_http_host>127.0.0.1</interserver_http_host>
+    <max_connections>4096</max_connections>
+    <keep_alive_timeout>3</keep_alive_timeout>
+    <max_concurrent_queries>100</max_concurrent_queries>
+    <uncompressed_cache_size>8589934592</uncompressed_cache_size>
+    <mark_cache_size>268435456</mark_cache_size>
+    <path>$d/data/</path>
+    <tmp_path>$d/tmp/</tmp_path>
+    <user_files_path>$d/user_files/</user_files_path>
+    <format_schema_path>$d/format_schemas/</format_schema_path>
+    <default_profile>default</default_profile>
+    <default_database>default</default_database>
+    <timezone>UTC</timezone>
+    <mlock_executable>false</mlock_executable>
+    <builtin_dictionaries_reload_interval>3600</builtin_dictionaries_reload_interval>
+    <max_session_timeout>3600</max_session_timeout>
+    <default_session_timeout>60</default_session_timeout>
+    <max_table_size_to_drop>0</max_table_size_to_drop>
+    <max_partition_size_to_drop>0</max_partition_size_to_drop>
+    <profiles>
+        <default>
+            <max_memory_usage>4000000000</max_memory_usage>
+            <use_uncompressed_cache>0</use_uncompressed_cache>
+            <load_balancing>random</load_balancing>
+            <allow_experimental_low_cardinality_type>1</allow_experimental_low_cardinality_type>
+        </default>
+    </profiles>
+    <users>
+        <default>
+            <password></password>
+            <networks>
+                <ip>::1</ip>
+                <ip>127.0.0.1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </default>
+    </users>
+    <quotas>
+        <default>
+            <interval>
+                <duration>3600</duration>
+                <queries>0</queries>
+                <errors>0</errors>
+                <result_rows>0</result_rows>
+                <read_rows>0</read_rows>
+                <execution_time>0</execution_time>
+            </interval>
+        </default>
+    </quotas>
+$extra
+</yandex>
+EOF
+	mv "$d/config.xml.new" "$d/config.xml"
+}
+
+cluster_xml() { # shard replica
+	local shard="$1" replica="$2" i
+	local rs="" ws=""
+	for s in 1 2; do
+		local reps=""
+		for i in 0 1 2 3; do
+			[[ "${CL_SHARDS[$i]}" == "$s" ]] || continue
+			reps+="
+                <replica><host>127.0.0.1</host><port>${CL_TCP[$i]}</port></replica>"
+		done
+		rs+="
+            <shard>
+                <internal_replication>true</internal_replication>$reps
+            </shard>"
+		local w=1
+		[[ "$s" == 2 ]] && w=3
+		ws+="
+            <shard>
+                <weight>$w</weight>
+                <internal_replication>true</internal_replication>$reps
+            </shard>"
+	done
+	cat <<EOF
+    <remote_servers>
+        <chload_cluster>$rs
+        </chload_cluster>
+        <chload_weighted>$ws
+        </chload_weighted>
+    </remote_servers>
+    <zookeeper>
+        <node><host>127.0.0.1</host><port>$ZK_PORT</port></node>
+        <session_timeout_ms>30000</session_timeout_ms>
+    </zookeeper>
+    <distributed_ddl>
+        <path>/clickhouse/task_queue/ddl</path>
+    </distributed_ddl>
+    <macros>
+        <shard>$shard</shard>
+        <replica>$replica</replica>
+    </macros>
+EOF
+}
+
+# start_ch name dir tcp http inter extra-xml
+start_ch() {
+	local name="$1" d="$2" tcp="$3" http="$4" inter="$5" extra="$6"
+	local pf="$d/clickhouse.pid" logf="$d/log/stdout.log"
+	if pid_alive "$pf" && http_ping "$http"; then
+		log "$name already running (pid $(cat "$pf"), tcp $tcp)"
+		return
+	fi
+	if pid_alive "$pf"; then
+		log "$name has a live pid but does not answer; restarting it"
+		stop_pidfile "$name" "$pf"
+	fi
+	rm -f "$pf"
+	if http_ping "$http"; then
+		die "$name: something else already answers on http port $http; stop it or set the port env vars"
+	fi
+	write_ch_config "$d" "$tcp" "$http" "$inter" "$extra"
+	local bin
+	bin="$(ch_server_bin)"
+	# setsid detaches the server from this shell's process group and terminal.
+	(cd "$d" && exec setsid "$bin" --config-file="$d/config.xml" >>"$logf" 2>&1 </dev/null) &
+	echo $! >"$pf"
+	wait_ready "$name" "$pf" "$d/log/clickhouse-server.err.log" http_ping "$http"
+	log "$name ready (pid $(cat "$pf"), tcp $tcp, http $http)"
+}
+
+# ---------- ZooKeeper ----------
+
+start_zk() {
+	local d="$DIR/zookeeper" pf="$DIR/zookeeper/zookeeper.pid" logf="$DIR/zookeeper/zookeeper.log"
+	if pid_alive "$pf" && zk_ruok; then
+		log "zookeeper already running (pid $(cat "$pf"), port $ZK_PORT)"
+		return
+	fi
+	if pid_alive "$pf"; then
+		stop_pidfile zookeeper "$pf"
+	fi
+	rm -f "$pf"
+	if zk_ruok; then
+		die "zookeeper: something else already answers on port $ZK_PORT"
+	fi
+	local j
+	for j in "${ZK_JARS[@]}"; do
+		[[ -f "$j" ]] || die "zookeeper: missing $j; run: bash $0 install"
+	done
+	command -v java >/dev/null 2>&1 || die "zookeeper: java not found; run: bash $0 install"
+	mkdir -p "$d/data"
+	cat >"$d/zoo.cfg" <<EOF
+# generated by chenv.sh
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$d/data
+clientPort=$ZK_PORT
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+admin.enableServer=false
+4lw.commands.whitelist=ruok,stat,srvr,mntr
+autopurge.purgeInterval=1
+EOF
+	local cp
+	cp="$(
+		IFS=:
+		echo "${ZK_JARS[*]}"
+	)"
+	(cd "$d" && exec setsid java -Xmx256m -cp "$cp" \
+		-Dzookeeper.log.dir="$d" \
+		org.apache.zookeeper.server.ZooKeeperServerMain "$d/zoo.cfg" >>"$logf" 2>&1 </dev/null) &
+	echo $! >"$pf"
+	wait_ready zookeeper "$pf" "$logf" zk_ruok
+	log "zookeeper ready (pid $(cat "$pf"), port $ZK_PORT)"
+}
+
+# ---------- targets ----------
+
+start_single() {
+	start_ch single "$DIR/single" "$SINGLE_TCP" "$SINGLE_HTTP" "$SINGLE_INTER" ""
+}
+
+start_cluster() {
+	((${#CL_TCP[@]} == 4 && ${#CL_HTTP[@]} == 4 && ${#CL_INTER[@]} == 4)) ||
+		die "CHLOAD_CLUSTER_*_PORTS must each list 4 ports"
+	start_zk
+	local i
+	for i in 0 1 2 3; do
+		start_ch "${CL_NAMES[$i]}" "$DIR/cluster/${CL_NAMES[$i]}" \
+			"${CL_TCP[$i]}" "${CL_HTTP[$i]}" "${CL_INTER[$i]}" \
+			"$(cluster_xml "${CL_SHARDS[$i]}" "${CL_REPLICAS[$i]}")"
+	done
+}
+
+stop_single() { stop_pidfile single "$DIR/single/clickhouse.pid"; }
+
+stop_cluster() {
+	local i pids=()
+	# Stop the four nodes in parallel (each SIGTERM takes a few seconds), then ZooKeeper.
+	for i in 0 1 2 3; do
+		stop_pidfile "${CL_NAMES[$i]}" "$DIR/cluster/${CL_NAMES[$i]}/clickhouse.pid" &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	stop_pidfile zookeeper "$DIR/zookeeper/zookeeper.pid"
+}
+
+status_line() { # name pidfile check...
+	local name="$1" pf="$2" state pid="-"
+	shift 2
+	if pid_alive "$pf"; then
+		pid="$(cat "$pf")"
+		if "$@"; then state=running; else state="not answering"; fi
+	else
+		state=stopped
+	fi
+	printf '%-10s %-8s %s\n' "$name" "$pid" "$state"
+}
+
+cmd_status() {
+	printf '%-10s %-8s %s\n' INSTANCE PID STATE
+	status_line "single" "$DIR/single/clickhouse.pid" http_ping "$SINGLE_HTTP"
+	echo "           tcp 127.0.0.1:$SINGLE_TCP http $SINGLE_HTTP"
+	status_line zookeeper "$DIR/zookeeper/zookeeper.pid" zk_ruok
+	echo "           port 127.0.0.1:$ZK_PORT"
+	local i
+	for i in 0 1 2 3; do
+		status_line "${CL_NAMES[$i]}" "$DIR/cluster/${CL_NAMES[$i]}/clickhouse.pid" http_ping "${CL_HTTP[$i]}"
+		echo "           tcp 127.0.0.1:${CL_TCP[$i]} http ${CL_HTTP[$i]} shard ${CL_SHARDS[$i]} replica ${CL_REPLICAS[$i]}"
+	done
+	echo "state dir: $DIR"
+}
+
+usage() {
+	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+main() {
+	local cmd="${1:-}" target="${2:-all}"
+	case "$target" in single | cluster | all) ;; *) usage ;; esac
+	case "$cmd" in
+	install) cmd_install ;;
+	start)
+		[[ "$target" == cluster ]] || start_single
+		[[ "$target" == single ]] || start_cluster
+		;;
+	stop)
+		[[ "$target" == cluster ]] || stop_single
+		[[ "$target" == single ]] || stop_cluster
+		;;
+	restart)
+		main stop "$target"
+		main start "$target"
+		;;
+	status) cmd_status ;;
+	*) usage ;;
+	esac
+}
+
+main "$@"

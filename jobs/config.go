@@ -1,0 +1,371 @@
+// Package jobs loads and validates job files, plans runs and drives them:
+// source splits are read, converted and handed to the writer.
+package jobs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/chload/chload/sources"
+)
+
+// Defaults for the write section.
+const (
+	DefaultBatchRows      = 1_000_000
+	DefaultMaxBufferBytes = ByteSize(1 << 30)
+	DefaultConcurrency    = 2
+	DefaultReaders        = 2
+)
+
+// Job is a parsed job file, version 1.
+type Job struct {
+	// Version is the job file format; only 1 exists.
+	Version int `yaml:"version"`
+	// Name names the job in logs and summaries.
+	Name string `yaml:"name"`
+	// Source says where the rows come from; its keys belong to the connector.
+	Source SourceSpec `yaml:"-"`
+	// Target is the ClickHouse table the rows go to.
+	Target Target `yaml:"target"`
+	// Write tunes batching and concurrency.
+	Write Write `yaml:"write"`
+
+	// Path is the file the job came from, for messages.
+	Path string `yaml:"-"`
+}
+
+// SourceSpec is the source section: the connector's name and its raw YAML,
+// which the connector decodes itself (strictly).
+type SourceSpec struct {
+	// Type is the connector name, e.g. "parquet".
+	Type string
+	// IgnoreExtraColumns lets source columns the target lacks be skipped
+	// instead of failing the run. Optional, defaults to false.
+	IgnoreExtraColumns bool
+	node               ast.Node
+}
+
+// Decoder returns the strict decoder connectors use for their section.
+func (s SourceSpec) Decoder() sources.Decoder {
+	return func(v any) error {
+		if s.node == nil {
+			return errors.New("source: section missing")
+		}
+		if err := yaml.NodeToValue(s.node, v, yaml.Strict()); err != nil {
+			return fmt.Errorf("source: %s", yamlMessage(err))
+		}
+		return nil
+	}
+}
+
+// Target is the target section.
+type Target struct {
+	// ClickHouse says how to reach the server.
+	ClickHouse ClickHouse `yaml:"clickhouse"`
+	// Table is "database.table" (database defaults to "default").
+	Table string `yaml:"table"`
+}
+
+// Database is the target table's database.
+func (t Target) Database() string {
+	if db, _, ok := strings.Cut(t.Table, "."); ok {
+		return db
+	}
+	return "default"
+}
+
+// TableName is the target table's name without its database.
+func (t Target) TableName() string {
+	if _, tbl, ok := strings.Cut(t.Table, "."); ok {
+		return tbl
+	}
+	return t.Table
+}
+
+// ClickHouse is the connection section.
+type ClickHouse struct {
+	// Hosts are "host:port" native-protocol addresses. Optional, defaults to
+	// $CH_HOST:$CH_PORT (127.0.0.1:9000).
+	Hosts []string `yaml:"hosts"`
+	// User is the ClickHouse user. Optional, defaults to $CH_USER or "default".
+	User string `yaml:"user"`
+	// Password is never printed. Optional, defaults to $CH_PASSWORD.
+	Password Secret `yaml:"password"`
+	// Compression of the native protocol: lz4, zstd or none. Optional,
+	// defaults to lz4.
+	Compression string `yaml:"compression"`
+	// DialTimeout bounds connecting. Optional, defaults to 10s.
+	DialTimeout time.Duration `yaml:"dial_timeout"`
+}
+
+// Write is the write section.
+type Write struct {
+	// Mode is how rows meet what the table holds; only "append" so far.
+	// Optional, defaults to append.
+	Mode string `yaml:"mode"`
+	// BatchRows is the most rows in one insert (one new part). Optional,
+	// defaults to 1,000,000.
+	BatchRows int `yaml:"batch_rows"`
+	// MaxBufferBytes caps the rows held in memory across partitions; when
+	// reached the largest partition buffer is flushed early. Optional,
+	// defaults to 1GiB.
+	MaxBufferBytes ByteSize `yaml:"max_buffer_bytes"`
+	// Concurrency is the number of inserts in flight. Optional, defaults to 2.
+	Concurrency int `yaml:"concurrency"`
+	// Readers is the number of splits read at once. Optional, defaults to 2.
+	Readers int `yaml:"readers"`
+}
+
+// Secret is a string that never prints.
+type Secret string
+
+// String masks the secret.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "******"
+}
+
+// MarshalYAML masks the secret.
+func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// ByteSize is a size in bytes; the job file may say 1073741824, "1GiB",
+// "512MiB", "64KiB", "1GB" or "500MB".
+type ByteSize int64
+
+// UnmarshalYAML reads a number or a number with a unit.
+func (b *ByteSize) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err != nil {
+		return err
+	}
+	v, err := ParseByteSize(s)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
+// String prints the size with a binary unit where it divides evenly.
+func (b ByteSize) String() string {
+	for _, u := range []struct {
+		s string
+		n int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if int64(b) >= u.n && int64(b)%u.n == 0 {
+			return fmt.Sprintf("%d%s", int64(b)/u.n, u.s)
+		}
+	}
+	return fmt.Sprintf("%dB", int64(b))
+}
+
+// ParseByteSize parses "1GiB", "512MiB", "1GB", "100" and the like.
+func ParseByteSize(s string) (ByteSize, error) {
+	t := strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{
+		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
+		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
+	}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(t, u.suffix) {
+			mult = u.mult
+			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
+			break
+		}
+	}
+	n, err := strconv.ParseInt(t, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("invalid size %q: write a whole number of bytes or use a unit, e.g. 512MiB or 1GiB", s)
+	}
+	return ByteSize(n * mult), nil
+}
+
+// LoadOptions are the inputs that are not in the file.
+type LoadOptions struct {
+	// Vars are --var KEY=VALUE flags; they win over the environment.
+	Vars map[string]string
+	// Env looks up environment variables. Optional, defaults to os.LookupEnv.
+	Env func(string) (string, bool)
+}
+
+// Load reads, expands, decodes and validates a job file.
+func Load(path string, opt LoadOptions) (*Job, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, &ConfigError{Path: path, Err: err}
+	}
+	job, err := Parse(data, opt)
+	if err != nil {
+		return nil, &ConfigError{Path: path, Err: err}
+	}
+	job.Path = path
+	return job, nil
+}
+
+// ConfigError is a job file that cannot be used: unreadable, bad YAML, an
+// unknown key, a missing variable, or values that fail validation.
+type ConfigError struct {
+	Path string
+	Err  error
+}
+
+func (e *ConfigError) Error() string { return fmt.Sprintf("job file %s: %v", e.Path, e.Err) }
+func (e *ConfigError) Unwrap() error { return e.Err }
+
+// rawJob mirrors Job for strict decoding; source stays a node.
+type rawJob struct {
+	Version int      `yaml:"version"`
+	Name    string   `yaml:"name"`
+	Source  ast.Node `yaml:"source"`
+	Target  Target   `yaml:"target"`
+	Write   Write    `yaml:"write"`
+}
+
+// Parse expands variables in data, decodes it strictly, applies defaults and
+// the environment, and validates the result.
+func Parse(data []byte, opt LoadOptions) (*Job, error) {
+	env := opt.Env
+	if env == nil {
+		env = os.LookupEnv
+	}
+	text, err := Expand(string(data), opt.Vars, env)
+	if err != nil {
+		return nil, err
+	}
+	var raw rawJob
+	if err := yaml.UnmarshalWithOptions([]byte(text), &raw, yaml.Strict()); err != nil {
+		return nil, errors.New(yamlMessage(err))
+	}
+	job := &Job{Version: raw.Version, Name: raw.Name, Target: raw.Target, Write: raw.Write}
+	if raw.Source != nil {
+		var head struct {
+			Type               string `yaml:"type"`
+			IgnoreExtraColumns bool   `yaml:"ignore_extra_columns"`
+		}
+		if err := yaml.NodeToValue(raw.Source, &head); err != nil {
+			return nil, fmt.Errorf("source: %s", yamlMessage(err))
+		}
+		job.Source = SourceSpec{Type: head.Type, IgnoreExtraColumns: head.IgnoreExtraColumns, node: raw.Source}
+	}
+	job.applyDefaults(env)
+	if err := job.Validate(); err != nil {
+		return nil, err
+	}
+	return job, nil
+}
+
+func (j *Job) applyDefaults(env func(string) (string, bool)) {
+	get := func(k, def string) string {
+		if v, ok := env(k); ok && v != "" {
+			return v
+		}
+		return def
+	}
+	ch := &j.Target.ClickHouse
+	if len(ch.Hosts) == 0 {
+		ch.Hosts = []string{get("CH_HOST", "127.0.0.1") + ":" + get("CH_PORT", "9000")}
+	}
+	if ch.User == "" {
+		ch.User = get("CH_USER", "default")
+	}
+	if ch.Password == "" {
+		ch.Password = Secret(get("CH_PASSWORD", ""))
+	}
+	if ch.Compression == "" {
+		ch.Compression = "lz4"
+	}
+	if ch.DialTimeout == 0 {
+		ch.DialTimeout = 10 * time.Second
+	}
+	w := &j.Write
+	if w.Mode == "" {
+		w.Mode = "append"
+	}
+	if w.BatchRows == 0 {
+		w.BatchRows = DefaultBatchRows
+	}
+	if w.MaxBufferBytes == 0 {
+		w.MaxBufferBytes = DefaultMaxBufferBytes
+	}
+	if w.Concurrency == 0 {
+		w.Concurrency = DefaultConcurrency
+	}
+	if w.Readers == 0 {
+		w.Readers = DefaultReaders
+	}
+}
+
+// Validate returns every problem at once, each naming its key.
+func (j *Job) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if j.Version != 1 {
+		bad("version", "must be 1, got %d", j.Version)
+	}
+	if strings.TrimSpace(j.Name) == "" {
+		bad("name", "required: a short name for logs and summaries")
+	}
+	if j.Source.node == nil {
+		bad("source", "required")
+	} else if j.Source.Type == "" {
+		bad("source.type", "required (known: %s)", strings.Join(sources.Names(), ", "))
+	}
+	if j.Target.Table == "" {
+		bad("target.table", "required, as database.table")
+	} else if db, tbl := j.Target.Database(), j.Target.TableName(); db == "" || tbl == "" || strings.Contains(tbl, ".") {
+		bad("target.table", "%q is not database.table", j.Target.Table)
+	}
+	for i, h := range j.Target.ClickHouse.Hosts {
+		host, port, ok := strings.Cut(h, ":")
+		if p, err := strconv.Atoi(port); !ok || host == "" || err != nil || p <= 0 || p > 65535 {
+			bad(fmt.Sprintf("target.clickhouse.hosts[%d]", i), "%q is not host:port", h)
+		}
+	}
+	switch j.Target.ClickHouse.Compression {
+	case "lz4", "zstd", "none":
+	default:
+		bad("target.clickhouse.compression", "%q is not one of lz4, zstd, none", j.Target.ClickHouse.Compression)
+	}
+	if j.Target.ClickHouse.DialTimeout < 0 {
+		bad("target.clickhouse.dial_timeout", "must be positive")
+	}
+	w := j.Write
+	if w.Mode != "append" {
+		bad("write.mode", "%q is not supported (supported: append)", w.Mode)
+	}
+	if w.BatchRows < 1 {
+		bad("write.batch_rows", "must be at least 1, got %d", w.BatchRows)
+	}
+	if w.MaxBufferBytes < 1<<20 {
+		bad("write.max_buffer_bytes", "must be at least 1MiB, got %s", w.MaxBufferBytes)
+	}
+	if w.Concurrency < 1 || w.Concurrency > 64 {
+		bad("write.concurrency", "must be 1..64, got %d", w.Concurrency)
+	}
+	if w.Readers < 1 || w.Readers > 64 {
+		bad("write.readers", "must be 1..64, got %d", w.Readers)
+	}
+	return errors.Join(errs...)
+}
+
+// yamlMessage flattens a go-yaml error, which carries the line and column,
+// into one readable message without colour codes.
+func yamlMessage(err error) string {
+	msg := yaml.FormatError(err, false, false)
+	return strings.TrimSpace(msg)
+}

@@ -1,0 +1,143 @@
+package jobs
+
+import (
+	"strings"
+	"testing"
+)
+
+const exampleJob = `version: 1
+name: events_daily
+source:
+  type: parquet
+  paths: ["${DATA_DIR}/events/*.parquet"]
+target:
+  clickhouse:
+    hosts: ["${CH_HOST:-127.0.0.1}:${CH_PORT:-9000}"]
+    user: ${CH_USER:-default}
+    password: ${CH_PASSWORD:-}
+  table: analytics.events
+write:
+  mode: append
+  batch_rows: 1000000
+`
+
+func envOf(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseExampleJob(t *testing.T) {
+	job, err := Parse([]byte(exampleJob), LoadOptions{Env: envOf(map[string]string{"DATA_DIR": "/data", "CH_PASSWORD": "s3cret"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Name != "events_daily" || job.Source.Type != "parquet" || job.Target.Table != "analytics.events" {
+		t.Fatalf("decoded %+v", job)
+	}
+	if got := job.Target.ClickHouse.Hosts; len(got) != 1 || got[0] != "127.0.0.1:9000" {
+		t.Fatalf("hosts %v", got)
+	}
+	if job.Target.ClickHouse.Password != "s3cret" || job.Target.ClickHouse.Password.String() != "******" {
+		t.Fatalf("password handling")
+	}
+	if job.Write.BatchRows != 1_000_000 || job.Write.MaxBufferBytes != DefaultMaxBufferBytes || job.Write.Concurrency != DefaultConcurrency {
+		t.Fatalf("write %+v", job.Write)
+	}
+	var src struct {
+		Type  string   `yaml:"type"`
+		Paths []string `yaml:"paths"`
+	}
+	if err := job.Source.Decoder()(&src); err != nil {
+		t.Fatal(err)
+	}
+	if src.Paths[0] != "/data/events/*.parquet" {
+		t.Fatalf("paths %v", src.Paths)
+	}
+}
+
+func TestVarsWinOverEnvironment(t *testing.T) {
+	job, err := Parse([]byte(exampleJob), LoadOptions{
+		Vars: map[string]string{"DATA_DIR": "/flag", "CH_HOST": "ch-1"},
+		Env:  envOf(map[string]string{"DATA_DIR": "/env", "CH_HOST": "ch-env", "CH_PORT": "9440"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := job.Target.ClickHouse.Hosts[0]; got != "ch-1:9440" {
+		t.Fatalf("hosts %q", got)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	cases := []struct {
+		name string
+		job  string
+		env  map[string]string
+		want []string
+	}{
+		{"every missing variable at once", "version: 1\nname: ${A}\nsource: {type: ${B}}\ntarget: {table: ${A}}\n", nil,
+			[]string{"A (line 2, 4)", "B (line 3)"}},
+		{"unknown top-level key with line", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrit:\n  mode: append\n", nil,
+			[]string{`unknown field "writ"`, "[5:1]"}},
+		{"unknown nested key", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrite:\n  batch_row: 5\n", nil,
+			[]string{`unknown field "batch_row"`, "[6:3]"}},
+		{"all validation problems joined", "version: 2\nname: ''\nsource: {type: parquet}\ntarget: {table: ''}\nwrite: {batch_rows: -1, mode: upsert}\n", nil,
+			[]string{"version: must be 1", "name: required", "target.table: required", "write.batch_rows", "write.mode"}},
+		{"bad host", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b, clickhouse: {hosts: [nope]}}\n", nil,
+			[]string{"target.clickhouse.hosts[0]"}},
+		{"bad size", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrite: {max_buffer_bytes: lots}\n", nil,
+			[]string{"invalid size", "512MiB"}},
+		{"missing source", "version: 1\nname: x\ntarget: {table: a.b}\n", nil, []string{"source: required"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.job), LoadOptions{Env: envOf(c.env)})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q lacks %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestConnectorDecoderIsStrict(t *testing.T) {
+	job, err := Parse([]byte("version: 1\nname: x\nsource:\n  type: parquet\n  pathz: [a]\ntarget: {table: a.b}\n"), LoadOptions{Env: envOf(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg struct {
+		Type  string   `yaml:"type"`
+		Paths []string `yaml:"paths"`
+	}
+	err = job.Source.Decoder()(&cfg)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "pathz"`) || !strings.Contains(err.Error(), "[5:3]") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestByteSize(t *testing.T) {
+	for in, want := range map[string]ByteSize{"1GiB": 1 << 30, "512MiB": 512 << 20, "1GB": 1e9, "100": 100, "64 KiB": 64 << 10} {
+		got, err := ParseByteSize(in)
+		if err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "-1", "1.5GiB", "GiB", "1XB"} {
+		if _, err := ParseByteSize(in); err == nil {
+			t.Errorf("%q accepted", in)
+		}
+	}
+}
+
+func FuzzExpand(f *testing.F) {
+	f.Add("a ${X} b ${Y:-d} $${Z} $ {")
+	f.Fuzz(func(t *testing.T, s string) {
+		out, err := Expand(s, map[string]string{"X": "1"}, nil)
+		if err == nil && strings.Contains(s, "${X}") && !strings.Contains(out, "1") {
+			t.Fatalf("X not expanded in %q -> %q", s, out)
+		}
+	})
+}

@@ -1,0 +1,121 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/chload/chload/writer"
+)
+
+// DryRunReport is what a run would write, per partition, and what the
+// table holds there now.
+type DryRunReport struct {
+	Job          string `json:"job"`
+	Table        string `json:"table"`
+	Server       string `json:"server"`
+	PartitionKey string `json:"partition_key"`
+	SortingKey   string `json:"sorting_key"`
+	// Columns are the INSERT's columns; Defaulted the table columns the
+	// server will fill; Ignored the source columns skipped.
+	Columns   []string `json:"columns"`
+	Defaulted []string `json:"defaulted"`
+	Ignored   []string `json:"ignored"`
+	Splits    int      `json:"splits"`
+	Rows      int64    `json:"rows"`
+	// EstimatedBytes is the uncompressed size of the rows, from the source's
+	// metadata.
+	EstimatedBytes int64 `json:"estimated_bytes"`
+	BatchRows      int   `json:"batch_rows"`
+	MaxBufferBytes int64 `json:"max_buffer_bytes"`
+	// Batches is the inserts the run would make, which is the parts it
+	// would create.
+	Batches    int               `json:"batches"`
+	Partitions []DryRunPartition `json:"partitions"`
+	Notes      []string          `json:"notes,omitempty"`
+}
+
+// DryRunPartition is one partition of a dry run.
+type DryRunPartition struct {
+	Partition      string `json:"partition"`
+	Rows           int64  `json:"rows"`
+	EstimatedBytes int64  `json:"estimated_bytes"`
+	// Batches is the inserts (new parts) this partition would get.
+	Batches int `json:"batches"`
+	// CurrentParts and CurrentRows are what the table holds in the
+	// partition now (active parts).
+	CurrentParts int64 `json:"current_parts"`
+	CurrentRows  int64 `json:"current_rows"`
+}
+
+// DryRun reads only the partition key's columns and reports, per
+// partition, the rows and batches a run would write. It writes nothing.
+func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	sess, err := openSession(ctx, job, log.With("job", job.Name), p.Mem)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.close()
+	rep := &DryRunReport{
+		Job: job.Name, Table: job.Target.Table, Server: sess.server.Version,
+		PartitionKey: sess.table.PartitionKey, SortingKey: sess.table.SortingKey,
+		Defaulted: sess.plan.Defaulted, Ignored: sess.plan.Ignored, Splits: len(sess.splits),
+		BatchRows: job.Write.BatchRows, MaxBufferBytes: int64(job.Write.MaxBufferBytes),
+	}
+	for _, ic := range sess.plan.Inserts {
+		rep.Columns = append(rep.Columns, ic.Column.Name)
+	}
+	var knownRows, knownBytes int64
+	for _, sp := range sess.splits {
+		if sp.Rows >= 0 && sp.Bytes >= 0 {
+			knownRows += sp.Rows
+			knownBytes += sp.Bytes
+		}
+	}
+	// The batcher runs as in a real run, over the key columns only, so the
+	// batches counted are the batches the run makes (save early flushes by
+	// the memory budget, which depend on whole rows).
+	plan := sess.plan.PartitionPlan()
+	batcher := writer.NewBatcher(writer.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
+		func(b *writer.Batch) error { b.Release(); return nil })
+	err = sess.readConverted(ctx, plan, job.Write.Readers, nil, func(c converted) error {
+		defer c.release()
+		rep.Rows += c.rec.NumRows()
+		return batcher.Add(ctx, c.rec, c.keys)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := batcher.Close(); err != nil {
+		return nil, err
+	}
+	current, err := writer.CurrentPartitions(ctx, sess.conn, sess.table)
+	if err != nil {
+		return nil, err
+	}
+	perRow := 0.0
+	if knownRows > 0 {
+		perRow = float64(knownBytes) / float64(knownRows)
+	}
+	for _, ps := range batcher.Partitions() {
+		cur := current[ps.Partition]
+		est := int64(perRow * float64(ps.Rows))
+		rep.EstimatedBytes += est
+		rep.Batches += ps.Batches
+		rep.Partitions = append(rep.Partitions, DryRunPartition{
+			Partition: ps.Partition, Rows: ps.Rows, EstimatedBytes: est, Batches: ps.Batches,
+			CurrentParts: cur.Parts, CurrentRows: cur.Rows,
+		})
+	}
+	if rep.EstimatedBytes > rep.MaxBufferBytes {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the rows (about %d bytes) exceed write.max_buffer_bytes (%s): partitions may be flushed early, making more, smaller batches than shown", rep.EstimatedBytes, job.Write.MaxBufferBytes))
+	}
+	if knownRows == 0 && rep.Rows > 0 {
+		rep.Notes = append(rep.Notes, "the source does not report sizes: estimated bytes are unknown")
+	}
+	return rep, nil
+}

@@ -1,0 +1,37 @@
+package jobs
+
+import (
+	"fmt"
+
+	"github.com/chload/chload/writer/chcol"
+)
+
+// DataError is a source value that cannot be written: it names the file,
+// the split, the row within the split (from 0), the column, the value and
+// the fix.
+type DataError struct {
+	// Path is the source file; Split its row group (or other split number).
+	Path  string
+	Split int
+	// Row counts from 0 within the split.
+	Row int64
+	// Column is the target column.
+	Column string
+	// Err says what is wrong with the value and how to fix it.
+	Err *chcol.ValueError
+}
+
+func (e *DataError) Error() string {
+	return fmt.Sprintf("bad value in %s, row group %d, row %d, column %s: %v", e.Path, e.Split, e.Row, e.Column, e.Err)
+}
+
+func (e *DataError) Unwrap() error { return e.Err }
+
+// SourceError is a source that cannot be read: missing files, unreadable
+// metadata or a corrupt split.
+type SourceError struct {
+	Err error
+}
+
+func (e *SourceError) Error() string { return e.Err.Error() }
+func (e *SourceError) Unwrap() error { return e.Err }

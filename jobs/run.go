@@ -1,0 +1,166 @@
+package jobs
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/chload/chload/writer"
+)
+
+// RunParams are a run's inputs besides the job.
+type RunParams struct {
+	// Logger receives the run's log; Optional, defaults to slog.Default().
+	Logger *slog.Logger
+	// Progress, when set, is updated as the run goes.
+	Progress *Progress
+	// Mem allocates Arrow buffers. Optional, defaults to memory.DefaultAllocator.
+	Mem memory.Allocator
+}
+
+// Summary is what a run did.
+type Summary struct {
+	// Job and Table name what ran.
+	Job, Table string
+	// Server is the server's version.
+	Server string
+	// RowsRead and RowsWritten count rows; they are equal after a success.
+	RowsRead, RowsWritten int64
+	// Batches is the inserts made; each insert creates one part.
+	Batches int
+	// PartsCreated is the parts the inserts created (one per batch).
+	PartsCreated int
+	// ForcedBatches is how many batches the memory budget cut early.
+	ForcedBatches int
+	// Partitions lists rows and batches per partition, first seen first.
+	Partitions []PartitionSummary
+	// Elapsed is the run's wall time; RowsPerSecond is RowsWritten over it.
+	Elapsed       time.Duration
+	RowsPerSecond float64
+}
+
+// PartitionSummary is one partition's share of a run.
+type PartitionSummary struct {
+	Partition string `json:"partition"`
+	Rows      int64  `json:"rows"`
+	Batches   int    `json:"batches"`
+}
+
+// Run loads the job's source into its table: every partition's rows in
+// batches of at most write.batch_rows, each sorted by the sorting key and
+// inserted as one part. The summary is returned with the error too, to say
+// how far the run got.
+func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
+	start := time.Now()
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("job", job.Name)
+	progress := p.Progress
+	if progress == nil {
+		progress = &Progress{}
+	}
+	sess, err := openSession(ctx, job, log, p.Mem)
+	if err != nil {
+		return nil, err
+	}
+	defer sess.close()
+	sum := &Summary{Job: job.Name, Table: job.Target.Table, Server: sess.server.Version}
+	total := int64(0)
+	for _, sp := range sess.splits {
+		if sp.Rows < 0 {
+			total = -1
+			break
+		}
+		total += sp.Rows
+	}
+	progress.TotalRows.Store(total)
+	progress.TotalSplits.Store(int64(len(sess.splits)))
+	log.Info("plan", "table", job.Target.Table, "splits", len(sess.splits), "rows", total,
+		"columns", len(sess.plan.Inserts), "defaulted", sess.plan.Defaulted, "ignored", sess.plan.Ignored,
+		"partition_key", sess.table.PartitionKey, "sorting_key", sess.table.SortingKey)
+
+	g, gctx := errgroup.WithContext(ctx)
+	batches := make(chan *writer.Batch, job.Write.Concurrency)
+	ins := writer.NewInserter(sess.conn, sess.plan, sess.mem)
+	for i := 0; i < job.Write.Concurrency; i++ {
+		g.Go(func() (err error) {
+			defer recoverTo(&err)
+			for b := range batches {
+				if err := ins.Insert(gctx, b); err != nil {
+					b.Release()
+					return err
+				}
+				progress.RowsWritten.Add(b.Rows)
+				progress.Batches.Add(1)
+				log.Debug("batch inserted", "partition", b.Partition, "batch", b.Seq, "rows", b.Rows, "forced", b.Forced)
+				b.Release()
+			}
+			return nil
+		})
+	}
+	batcher := writer.NewBatcher(writer.BatcherParams{
+		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: int64(job.Write.MaxBufferBytes), Mem: sess.mem,
+	}, func(b *writer.Batch) error {
+		if b.Forced {
+			log.Info("memory budget reached: flushing partition early", "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
+			sum.ForcedBatches++
+		}
+		select {
+		case batches <- b:
+			return nil
+		case <-gctx.Done():
+			b.Release()
+			return context.Cause(gctx)
+		}
+	})
+	g.Go(func() (err error) {
+		defer recoverTo(&err)
+		defer close(batches)
+		err = sess.readConverted(gctx, sess.plan, job.Write.Readers, progress, func(c converted) error {
+			defer c.release()
+			sum.RowsRead += c.rec.NumRows()
+			progress.RowsRead.Add(c.rec.NumRows())
+			return batcher.Add(gctx, c.rec, c.keys)
+		})
+		if err != nil {
+			batcher.Abort()
+			return err
+		}
+		return batcher.Close()
+	})
+	err = g.Wait()
+	for b := range batches { // left behind by a failed insert
+		b.Release()
+	}
+	sum.RowsWritten = progress.RowsWritten.Load()
+	sum.Batches = int(progress.Batches.Load())
+	sum.PartsCreated = sum.Batches
+	for _, ps := range batcher.Partitions() {
+		sum.Partitions = append(sum.Partitions, PartitionSummary{Partition: ps.Partition, Rows: ps.Rows, Batches: ps.Batches})
+	}
+	sum.Elapsed = time.Since(start)
+	if secs := sum.Elapsed.Seconds(); secs > 0 {
+		sum.RowsPerSecond = float64(sum.RowsWritten) / secs
+	}
+	if err != nil {
+		return sum, err
+	}
+	if sum.RowsWritten != sum.RowsRead {
+		return sum, fmt.Errorf("internal error: read %d rows but wrote %d", sum.RowsRead, sum.RowsWritten)
+	}
+	return sum, nil
+}
+
+// recoverTo turns a panic in a pipeline goroutine into an error.
+func recoverTo(err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("internal error: %v\n%s", r, debug.Stack())
+	}
+}

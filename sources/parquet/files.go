@@ -1,0 +1,328 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/metadata"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"golang.org/x/sync/errgroup"
+)
+
+// footerReaders bounds how many file footers load reads at once.
+const footerReaders = 8
+
+// fileInfo is what the source keeps of one file: its footer and its
+// top-level Arrow fields, with dictionaries replaced by their value types.
+type fileInfo struct {
+	path   string
+	meta   *metadata.FileMetaData
+	fields []pqarrow.SchemaField
+	index  map[string]int // top-level column name -> position in fields
+}
+
+// load expands the patterns and reads every file's footer, once. A failed
+// load is retried by the next call.
+func (s *Source) load(ctx context.Context) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.files != nil {
+		return nil
+	}
+	paths, err := expand(s.cfg.Paths)
+	if err != nil {
+		return err
+	}
+	files := make([]*fileInfo, len(paths))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(footerReaders)
+	for i, p := range paths {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			f, err := readFooter(p)
+			if err != nil {
+				return err
+			}
+			files[i] = f
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	schema, err := commonSchema(files)
+	if err != nil {
+		return err
+	}
+	s.byPath = make(map[string]*fileInfo, len(files))
+	for _, f := range files {
+		s.byPath[f.path] = f
+	}
+	s.files, s.schema = files, schema
+	return nil
+}
+
+// expand turns the configured paths and patterns into a sorted list of
+// distinct regular files.
+func expand(patterns []string) ([]string, error) {
+	seen := map[string]bool{}
+	var out []string
+	for _, p := range patterns {
+		matches, err := filepath.Glob(p)
+		if err != nil {
+			return nil, fmt.Errorf("expand %q: %w", p, err)
+		}
+		if !hasMeta(p) && len(matches) == 0 {
+			if _, err := os.Stat(p); err != nil {
+				return nil, fmt.Errorf("parquet file %s: %w", p, err)
+			}
+		}
+		n := 0
+		for _, m := range matches {
+			st, err := os.Stat(m)
+			if err != nil {
+				return nil, fmt.Errorf("parquet file %s: %w", m, err)
+			}
+			if !st.Mode().IsRegular() {
+				if !hasMeta(p) {
+					return nil, fmt.Errorf("parquet file %s: not a regular file", m)
+				}
+				continue
+			}
+			n++
+			if !seen[m] {
+				seen[m] = true
+				out = append(out, m)
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("pattern %q matches no files", p)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("parquet source: no files to read")
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// hasMeta reports whether p holds glob meta characters.
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
+
+// readFooter opens path, reads its metadata and closes it again. A decoder
+// panic on a corrupt footer becomes an error.
+func readFooter(path string) (_ *fileInfo, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("read metadata of %s: corrupt file: %v", path, p)
+		}
+	}()
+	osf, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
+	}
+	defer osf.Close()
+	r, err := file.NewParquetReader(osf, file.WithReadProps(readerProperties()))
+	if err != nil {
+		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
+	}
+	meta := r.MetaData()
+	// WriterVersion is computed lazily; compute it now, before readers on
+	// several goroutines share meta.
+	meta.WriterVersion()
+	manifest, err := pqarrow.NewSchemaManifest(meta.Schema, meta.KeyValueMetadata(), &pqarrow.ArrowReadProperties{})
+	if err != nil {
+		return nil, fmt.Errorf("map schema of %s to arrow: %w", path, err)
+	}
+	plainManifest(manifest)
+	f := &fileInfo{path: path, meta: meta, fields: manifest.Fields, index: make(map[string]int, len(manifest.Fields))}
+	for i, sf := range manifest.Fields {
+		name := sf.Field.Name
+		if _, dup := f.index[name]; dup {
+			return nil, fmt.Errorf("read schema of %s: column %q appears twice", path, name)
+		}
+		f.index[name] = i
+	}
+	return f, nil
+}
+
+// readerProperties are the Parquet reader settings for local files: each
+// column chunk is read into memory with one call, which suits local disks
+// and reads no more than the requested columns.
+func readerProperties() *parquet.ReaderProperties {
+	// The decoder keeps pooled page buffers that are freed by finalizers,
+	// so they come from the Go allocator, not from Source.Allocator.
+	return parquet.NewReaderProperties(nil)
+}
+
+// plainManifest replaces dictionary types in m by their value types, so the
+// leaf readers decode dictionary-encoded columns into plain arrays.
+func plainManifest(m *pqarrow.SchemaManifest) {
+	for i := range m.Fields {
+		plainField(&m.Fields[i])
+	}
+}
+
+func plainField(sf *pqarrow.SchemaField) {
+	for i := range sf.Children {
+		plainField(&sf.Children[i])
+	}
+	if sf.Field == nil {
+		return
+	}
+	if t := plainType(sf.Field.Type); t != sf.Field.Type {
+		f := *sf.Field
+		f.Type = t
+		sf.Field = &f
+	}
+}
+
+// plainType returns t with every dictionary type replaced by its value
+// type, or t itself when it holds none.
+func plainType(t arrow.DataType) arrow.DataType {
+	switch t := t.(type) {
+	case *arrow.DictionaryType:
+		return plainType(t.ValueType)
+	case *arrow.ListType:
+		if e := plainField1(t.ElemField()); e != nil {
+			return arrow.ListOfField(*e)
+		}
+	case *arrow.LargeListType:
+		if e := plainField1(t.ElemField()); e != nil {
+			return arrow.LargeListOfField(*e)
+		}
+	case *arrow.FixedSizeListType:
+		if e := plainField1(t.ElemField()); e != nil {
+			return arrow.FixedSizeListOfField(t.Len(), *e)
+		}
+	case *arrow.MapType:
+		k, v := plainType(t.KeyType()), plainType(t.ItemType())
+		if k != t.KeyType() || v != t.ItemType() {
+			m := arrow.MapOf(k, v)
+			m.KeysSorted = t.KeysSorted
+			return m
+		}
+	case *arrow.StructType:
+		fields := t.Fields()
+		changed := false
+		for i, f := range fields {
+			if nt := plainType(f.Type); nt != f.Type {
+				fields[i].Type = nt
+				changed = true
+			}
+		}
+		if changed {
+			return arrow.StructOf(fields...)
+		}
+	}
+	return t
+}
+
+// plainField1 returns f with a plain type, or nil when f has no dictionary.
+func plainField1(f arrow.Field) *arrow.Field {
+	t := plainType(f.Type)
+	if t == f.Type {
+		return nil
+	}
+	f.Type = t
+	return &f
+}
+
+// commonSchema checks that every file holds the first file's columns with
+// the same types and returns the first file's schema, each field nullable
+// when it is nullable in any file.
+func commonSchema(files []*fileInfo) (*arrow.Schema, error) {
+	first := files[0]
+	fields := make([]arrow.Field, len(first.fields))
+	for i, sf := range first.fields {
+		fields[i] = *sf.Field
+	}
+	for _, f := range files[1:] {
+		if err := compatible(first, f); err != nil {
+			return nil, err
+		}
+		for i := range fields {
+			if f.fields[f.index[fields[i].Name]].Field.Nullable {
+				fields[i].Nullable = true
+			}
+		}
+	}
+	return arrow.NewSchema(fields, nil), nil
+}
+
+// compatible reports how f's columns differ from first's, if they do.
+func compatible(first, f *fileInfo) error {
+	var problems []string
+	for _, sf := range first.fields {
+		j, ok := f.index[sf.Field.Name]
+		if !ok {
+			problems = append(problems, fmt.Sprintf("column %q is missing", sf.Field.Name))
+			continue
+		}
+		if got := f.fields[j].Field.Type; !arrow.TypeEqual(got, sf.Field.Type) {
+			problems = append(problems, fmt.Sprintf("column %q is %s, not %s", sf.Field.Name, got, sf.Field.Type))
+		}
+	}
+	for _, sf := range f.fields {
+		if _, ok := first.index[sf.Field.Name]; !ok {
+			problems = append(problems, fmt.Sprintf("extra column %q (%s)", sf.Field.Name, sf.Field.Type))
+		}
+	}
+	if len(problems) == 0 {
+		return nil
+	}
+	return fmt.Errorf("schema of %s differs from %s: %s", f.path, first.path, strings.Join(problems, "; "))
+}
+
+// project maps top-level column names to the file's leaf column indices,
+// grouped in the order of names, and returns the schema of those columns.
+func (f *fileInfo) project(names []string) ([]int, *arrow.Schema, error) {
+	if len(names) == 0 {
+		return nil, nil, fmt.Errorf("no columns requested")
+	}
+	var leaves []int
+	fields := make([]arrow.Field, 0, len(names))
+	seen := make(map[string]bool, len(names))
+	for _, name := range names {
+		i, ok := f.index[name]
+		if !ok {
+			return nil, nil, fmt.Errorf("file %s has no column %q (columns: %s)", f.path, name, f.columnList())
+		}
+		if seen[name] {
+			return nil, nil, fmt.Errorf("column %q requested twice", name)
+		}
+		seen[name] = true
+		leaves = appendLeaves(leaves, &f.fields[i])
+		fields = append(fields, *f.fields[i].Field)
+	}
+	return leaves, arrow.NewSchema(fields, nil), nil
+}
+
+func appendLeaves(dst []int, sf *pqarrow.SchemaField) []int {
+	// Group fields hold ColIndex 0, not -1: a leaf is a field without children.
+	if len(sf.Children) == 0 {
+		return append(dst, sf.ColIndex)
+	}
+	for i := range sf.Children {
+		dst = appendLeaves(dst, &sf.Children[i])
+	}
+	return dst
+}
+
+func (f *fileInfo) columnList() string {
+	names := make([]string, len(f.fields))
+	for i, sf := range f.fields {
+		names[i] = sf.Field.Name
+	}
+	return strings.Join(names, ", ")
+}

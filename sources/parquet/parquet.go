@@ -1,0 +1,168 @@
+// Package parquet reads local Parquet files as a chload source. Each row
+// group of each file is one split; Open decodes only the requested columns of
+// that row group into Arrow records through pqarrow.
+//
+// Dictionary-encoded string and binary columns come out as plain String and
+// Binary arrays, also when the writer stored an Arrow schema that declares
+// them as dictionaries. INT96 timestamps come out as Timestamp(ns, UTC).
+package parquet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/sources"
+)
+
+// DefaultBatchSize is the number of rows per record Open yields when
+// Source.BatchSize is not set.
+const DefaultBatchSize = 64 * 1024
+
+func init() {
+	sources.Register("parquet", func(decode sources.Decoder) (sources.Source, error) {
+		var cfg Config
+		if err := decode(&cfg); err != nil {
+			return nil, fmt.Errorf("decode parquet source: %w", err)
+		}
+		return New(cfg)
+	})
+}
+
+// Config is the job file's section for a Parquet source.
+type Config struct {
+	// Type is the connector name, "parquet"; the job layer reads it.
+	Type string `yaml:"type"`
+	// Paths are the files to read, as paths or filepath.Glob patterns
+	// ("data/2024-*.parquet"). Every pattern must match at least one file.
+	Paths []string `yaml:"paths"`
+	// IgnoreExtraColumns lets the job load files that hold columns the
+	// target table lacks; the job layer reads it.
+	IgnoreExtraColumns bool `yaml:"ignore_extra_columns"`
+}
+
+// Source reads local Parquet files. Set the exported fields before the first
+// call to Schema, Splits or Open; the methods are safe for concurrent use.
+type Source struct {
+	// Allocator allocates the Arrow arrays Open yields. Optional, defaults
+	// to memory.DefaultAllocator. Page buffers inside the Parquet decoder
+	// use the Go allocator regardless.
+	Allocator memory.Allocator
+	// BatchSize is the most rows in one record. Optional, defaults to
+	// DefaultBatchSize.
+	BatchSize int64
+	// Parallel decodes the columns of one record on one goroutine each.
+	// Optional, defaults to false: the caller already reads several splits
+	// at once.
+	Parallel bool
+
+	cfg Config
+
+	mu     sync.Mutex
+	files  []*fileInfo // sorted by path; nil until loaded
+	byPath map[string]*fileInfo
+	schema *arrow.Schema
+}
+
+// New checks cfg and returns a source over its files. Patterns are expanded
+// and files opened only when Schema, Splits or Open is first called.
+func New(cfg Config) (*Source, error) {
+	if len(cfg.Paths) == 0 {
+		return nil, errors.New("parquet source: paths: at least one path is required")
+	}
+	var errs []error
+	for i, p := range cfg.Paths {
+		if p == "" {
+			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: empty path", i))
+			continue
+		}
+		if _, err := filepath.Match(p, ""); err != nil {
+			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: bad pattern %q: %w", i, p, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	cfg.Paths = append([]string(nil), cfg.Paths...)
+	return &Source{cfg: cfg}, nil
+}
+
+// Config returns the configuration the source was built from.
+func (s *Source) Config() Config { return s.cfg }
+
+// Schema returns the Arrow schema of the files, taken from the first file's
+// metadata (files sorted by path). Every other file must hold the same
+// columns with the same types, in any order; a column is nullable when it is
+// nullable in any file.
+func (s *Source) Schema(ctx context.Context) (*arrow.Schema, error) {
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s.schema, nil
+}
+
+// Splits lists one split per non-empty row group, files sorted by path and
+// row groups in file order. Rows and Bytes (uncompressed) come from the
+// row group metadata.
+func (s *Source) Splits(ctx context.Context) ([]sources.Split, error) {
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	var out []sources.Split
+	for _, f := range s.files {
+		for rg := 0; rg < len(f.meta.RowGroups); rg++ {
+			md := f.meta.RowGroup(rg)
+			if md.NumRows() == 0 {
+				continue
+			}
+			out = append(out, sources.Split{Path: f.path, Index: rg, Rows: md.NumRows(), Bytes: md.TotalByteSize()})
+		}
+	}
+	return out, nil
+}
+
+// Open returns a reader over the row group sp.Index of the file sp.Path that
+// yields the named top-level columns in the order given. Unknown or repeated
+// column names are errors. The file is opened at the first Next and closed
+// when the reader is exhausted or released.
+func (s *Source) Open(ctx context.Context, sp sources.Split, columns []string) (array.RecordReader, error) {
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	f, ok := s.byPath[sp.Path]
+	if !ok {
+		return nil, fmt.Errorf("open %s: not a file of this source", sp)
+	}
+	if sp.Index < 0 || sp.Index >= len(f.meta.RowGroups) {
+		return nil, fmt.Errorf("open %s: the file has %d row groups", sp, len(f.meta.RowGroups))
+	}
+	leaves, schema, err := f.project(columns)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", sp, err)
+	}
+	return newSplitReader(ctx, s, f, sp, leaves, schema), nil
+}
+
+// Close releases what the source holds. Readers already returned stay usable
+// until released.
+func (s *Source) Close() error { return nil }
+
+func (s *Source) allocator() memory.Allocator {
+	if s.Allocator == nil {
+		return memory.DefaultAllocator
+	}
+	return s.Allocator
+}
+
+func (s *Source) batchSize() int64 {
+	if s.BatchSize <= 0 {
+		return DefaultBatchSize
+	}
+	return s.BatchSize
+}

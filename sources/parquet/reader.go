@@ -1,0 +1,152 @@
+package parquet
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync/atomic"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+
+	"github.com/chload/chload/sources"
+)
+
+// splitReader streams one row group of one file. It opens the file at the
+// first Next and closes it when the row group is exhausted, on an error, or
+// at the last Release.
+type splitReader struct {
+	refs   atomic.Int64
+	ctx    context.Context
+	src    *Source
+	file   *fileInfo
+	split  sources.Split
+	leaves []int
+	schema *arrow.Schema
+
+	pf   *file.Reader
+	rr   pqarrow.RecordReader
+	cur  arrow.Record
+	err  error
+	done bool
+}
+
+func newSplitReader(ctx context.Context, src *Source, f *fileInfo, sp sources.Split, leaves []int, schema *arrow.Schema) *splitReader {
+	r := &splitReader{ctx: ctx, src: src, file: f, split: sp, leaves: leaves, schema: schema}
+	r.refs.Store(1)
+	return r
+}
+
+// Schema returns the schema of the records, known before the first Next.
+func (r *splitReader) Schema() *arrow.Schema { return r.schema }
+
+// Record returns the current record, valid until the next call to Next or
+// Release. The caller retains it to keep it longer.
+func (r *splitReader) Record() arrow.Record { return r.cur }
+
+// Err returns the error that ended the reading, or nil at the end of the
+// row group.
+func (r *splitReader) Err() error { return r.err }
+
+// Next moves to the next record of the row group.
+func (r *splitReader) Next() bool {
+	r.cur = nil
+	if r.done {
+		return false
+	}
+	if err := r.ctx.Err(); err != nil {
+		return r.fail(fmt.Errorf("read %s: %w", r.split, err))
+	}
+	ok, err := r.step()
+	if err != nil {
+		return r.fail(err)
+	}
+	if !ok {
+		r.finish()
+		return false
+	}
+	r.cur = r.rr.Record()
+	return true
+}
+
+// step opens the file if needed and advances the column readers. A decoder
+// panic on a corrupt file becomes an error (with Source.Parallel the
+// decoders run on goroutines of their own, where it cannot be caught).
+func (r *splitReader) step() (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, fmt.Errorf("read %s: corrupt data: %v", r.split, p)
+		}
+	}()
+	if r.rr == nil {
+		if err := r.open(); err != nil {
+			return false, err
+		}
+	}
+	if r.rr.Next() {
+		return true, nil
+	}
+	if err := r.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("read %s: %w", r.split, err)
+	}
+	return false, nil
+}
+
+// open opens the file and builds the column readers of the row group.
+func (r *splitReader) open() error {
+	pf, err := file.OpenParquetFile(r.split.Path, false,
+		file.WithReadProps(readerProperties()), file.WithMetadata(r.file.meta))
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.split, err)
+	}
+	r.pf = pf
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{
+		BatchSize: r.src.batchSize(),
+		Parallel:  r.src.Parallel,
+	}, r.src.allocator())
+	if err != nil {
+		return fmt.Errorf("open %s: map schema to arrow: %w", r.split, err)
+	}
+	plainManifest(fr.Manifest)
+	rr, err := fr.GetRecordReader(r.ctx, r.leaves, []int{r.split.Index})
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.split, err)
+	}
+	r.rr = rr
+	return nil
+}
+
+func (r *splitReader) fail(err error) bool {
+	r.err = err
+	r.finish()
+	return false
+}
+
+// finish releases the column readers and closes the file.
+func (r *splitReader) finish() {
+	r.done = true
+	r.cur = nil
+	if r.rr != nil {
+		r.rr.Release()
+		r.rr = nil
+	}
+	if r.pf != nil {
+		if err := r.pf.Close(); err != nil && r.err == nil {
+			r.err = fmt.Errorf("close %s: %w", r.split, err)
+		}
+		r.pf = nil
+	}
+}
+
+// Retain adds a reference to the reader.
+func (r *splitReader) Retain() { r.refs.Add(1) }
+
+// Release drops a reference; the last one frees the current record and
+// closes the file.
+func (r *splitReader) Release() {
+	if r.refs.Add(-1) == 0 {
+		r.finish()
+	}
+}

@@ -1,0 +1,215 @@
+package transform
+
+import (
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/bitutil"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// ResultType returns the Arrow type Eval produces for records with schema in.
+// It fails when a referenced column is missing or has a type the function
+// does not accept.
+func (e *Expr) ResultType(in *arrow.Schema) (arrow.DataType, error) {
+	switch e.kind {
+	case kindColumn:
+		idx := in.FieldIndices(e.name)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("column %s not found", quoteIdent(e.name))
+		}
+		return in.Field(idx[0]).Type, nil
+	case kindLiteral:
+		return e.lit.dataType(), nil
+	}
+	n := e.fn.values
+	if n < 0 {
+		n = len(e.args)
+	}
+	types := make([]arrow.DataType, n)
+	for i := range types {
+		t, err := e.args[i].ResultType(in)
+		if err != nil {
+			return nil, err
+		}
+		types[i] = t
+	}
+	return e.fn.result(e, types)
+}
+
+// Eval evaluates e over every row of rec and returns an array of
+// rec.NumRows() values, allocated from mem; the caller releases it. Columns
+// are looked up by name in rec's schema, and a plain column reference returns
+// that column itself, retained. Nulls in an argument give nulls in the result.
+func (e *Expr) Eval(rec arrow.Record, mem memory.Allocator) (arrow.Array, error) {
+	switch e.kind {
+	case kindColumn:
+		idx := rec.Schema().FieldIndices(e.name)
+		if len(idx) == 0 {
+			return nil, fmt.Errorf("evaluate %s: column not found", quoteIdent(e.name))
+		}
+		col := rec.Column(idx[0])
+		col.Retain()
+		return col, nil
+	case kindLiteral:
+		return e.lit.broadcast(int(rec.NumRows()), mem), nil
+	}
+	n := e.fn.values
+	if n < 0 {
+		n = len(e.args)
+	}
+	in := make([]arrow.Array, 0, n)
+	defer func() {
+		for _, a := range in {
+			a.Release()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		a, err := e.args[i].Eval(rec, mem)
+		if err != nil {
+			return nil, err
+		}
+		in = append(in, a)
+	}
+	types := make([]arrow.DataType, n)
+	for i, a := range in {
+		types[i] = a.DataType()
+	}
+	if _, err := e.fn.result(e, types); err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", e, err)
+	}
+	out, err := e.fn.eval(e, in, mem)
+	if err != nil {
+		return nil, fmt.Errorf("evaluate %s: %w", e, err)
+	}
+	return out, nil
+}
+
+// dataType returns the ClickHouse type of a literal in its Arrow form: the
+// smallest unsigned integer for a non-negative integer, the smallest signed
+// one for a negative integer, Float64 or String.
+func (l literal) dataType() arrow.DataType {
+	switch l.kind {
+	case litInt:
+		return intLiteralType(l.i)
+	case litUint:
+		return arrow.PrimitiveTypes.Uint64
+	case litFloat:
+		return arrow.PrimitiveTypes.Float64
+	}
+	return arrow.BinaryTypes.String
+}
+
+func intLiteralType(v int64) arrow.DataType {
+	switch {
+	case v >= 0 && v <= 0xff:
+		return arrow.PrimitiveTypes.Uint8
+	case v >= 0 && v <= 0xffff:
+		return arrow.PrimitiveTypes.Uint16
+	case v >= 0 && v <= 0xffffffff:
+		return arrow.PrimitiveTypes.Uint32
+	case v >= 0:
+		return arrow.PrimitiveTypes.Uint64
+	case v >= -1<<7:
+		return arrow.PrimitiveTypes.Int8
+	case v >= -1<<15:
+		return arrow.PrimitiveTypes.Int16
+	case v >= -1<<31:
+		return arrow.PrimitiveTypes.Int32
+	}
+	return arrow.PrimitiveTypes.Int64
+}
+
+// broadcast returns an array holding the literal n times.
+func (l literal) broadcast(n int, mem memory.Allocator) arrow.Array {
+	dt := l.dataType()
+	if l.kind == litString {
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.Reserve(n)
+		b.ReserveData(n * len(l.s))
+		for i := 0; i < n; i++ {
+			b.Append(l.s)
+		}
+		return b.NewArray()
+	}
+	switch dt.ID() {
+	case arrow.UINT8:
+		return fill(mem, dt, n, uint8(l.i))
+	case arrow.UINT16:
+		return fill(mem, dt, n, uint16(l.i))
+	case arrow.UINT32:
+		return fill(mem, dt, n, uint32(l.i))
+	case arrow.UINT64:
+		if l.kind == litUint {
+			return fill(mem, dt, n, l.u)
+		}
+		return fill(mem, dt, n, uint64(l.i))
+	case arrow.INT8:
+		return fill(mem, dt, n, int8(l.i))
+	case arrow.INT16:
+		return fill(mem, dt, n, int16(l.i))
+	case arrow.INT32:
+		return fill(mem, dt, n, int32(l.i))
+	case arrow.INT64:
+		return fill(mem, dt, n, l.i)
+	}
+	return fill(mem, dt, n, l.f)
+}
+
+func fill[T any](mem memory.Allocator, dt arrow.DataType, n int, v T) arrow.Array {
+	buf, vals := newValues[T](mem, n)
+	for i := range vals {
+		vals[i] = v
+	}
+	return finish(dt, n, nil, buf)
+}
+
+// newValues allocates a value buffer of n elements of T from mem.
+func newValues[T any](mem memory.Allocator, n int) (*memory.Buffer, []T) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n * size)
+	if n == 0 {
+		return buf, nil
+	}
+	b := buf.Bytes()
+	return buf, unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
+}
+
+// copyValidity returns a copy of src's validity bitmap starting at bit 0,
+// or nil when src has no nulls.
+func copyValidity(mem memory.Allocator, src arrow.Array) *memory.Buffer {
+	if src.NullN() == 0 {
+		return nil
+	}
+	n := src.Len()
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(n))))
+	bitutil.CopyBitmap(src.NullBitmapBytes(), src.Data().Offset(), n, buf.Bytes(), 0)
+	return buf
+}
+
+// finish wraps a validity bitmap (may be nil) and a value buffer into an
+// array of type dt and length n, taking ownership of both buffers.
+func finish(dt arrow.DataType, n int, validity, values *memory.Buffer) arrow.Array {
+	nulls := 0
+	if validity != nil {
+		nulls = n - bitutil.CountSetBits(validity.Bytes(), 0, n)
+	}
+	data := array.NewData(dt, n, []*memory.Buffer{validity, values}, nil, nulls, 0)
+	if validity != nil {
+		validity.Release()
+	}
+	values.Release()
+	defer data.Release()
+	return array.MakeFromData(data)
+}
+
+// valid reports whether row i of a is not null.
+func valid(a arrow.Array, i int) bool {
+	return a.NullN() == 0 || a.IsValid(i)
+}

@@ -1,0 +1,320 @@
+package writer
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/compute"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/transform"
+)
+
+// Batch is rows of exactly one partition, inserted as one part after being
+// sorted by the table's sorting key.
+type Batch struct {
+	// Partition is the partition key's value as ClickHouse prints it in
+	// system.parts.partition ("tuple()" for an unpartitioned table).
+	Partition string
+	// Seq numbers the batches of a partition from 0, in the order they were
+	// cut; the same source gives the same numbers.
+	Seq int
+	// Chunks are canonical records in arrival order; the batch owns them.
+	Chunks []arrow.Record
+	// Rows and Bytes are the batch's size.
+	Rows, Bytes int64
+	// Forced says the memory budget cut the batch before it was full.
+	Forced bool
+}
+
+// Release frees the batch's records.
+func (b *Batch) Release() {
+	for _, c := range b.Chunks {
+		c.Release()
+	}
+	b.Chunks = nil
+}
+
+// BatcherParams tune a Batcher.
+type BatcherParams struct {
+	// BatchRows is the most rows in one batch.
+	BatchRows int64
+	// MaxBufferBytes caps the bytes held across partitions; above it the
+	// largest partition's rows are emitted early.
+	MaxBufferBytes int64
+	// Mem allocates the copies taken per partition. Optional, defaults to
+	// memory.DefaultAllocator.
+	Mem memory.Allocator
+}
+
+// PartitionStats is what a Batcher saw of one partition.
+type PartitionStats struct {
+	// Partition is the key value as ClickHouse prints it.
+	Partition string
+	// Rows and Bytes count every row the partition received.
+	Rows, Bytes int64
+	// Batches counts the batches emitted for it.
+	Batches int
+}
+
+type partBuffer struct {
+	stats  PartitionStats
+	chunks []arrow.Record
+	rows   int64
+	bytes  int64
+}
+
+// Batcher groups canonical records by partition and cuts them into batches
+// of one partition each. It is deterministic: the same records in the same
+// order give the same batches with the same rows in the same order. Not safe
+// for concurrent use: one goroutine adds records in source order.
+type Batcher struct {
+	p     BatcherParams
+	emit  func(*Batch) error
+	index map[string]int
+	parts []*partBuffer
+	total int64
+
+	key     []byte
+	prevKey []byte
+	rowPart []int32
+}
+
+// NewBatcher returns a Batcher that hands every batch to emit, which owns it
+// from then on (and must release it). emit may block to apply backpressure;
+// an error from it stops the Batcher.
+func NewBatcher(p BatcherParams, emit func(*Batch) error) *Batcher {
+	if p.Mem == nil {
+		p.Mem = memory.DefaultAllocator
+	}
+	return &Batcher{p: p, emit: emit, index: map[string]int{}}
+}
+
+// Add takes rec's rows; keys are the partition key's values for rec (none
+// for an unpartitioned table). The Batcher retains what it keeps: the caller
+// still releases rec and keys.
+func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array) error {
+	n := int(rec.NumRows())
+	if n == 0 {
+		return nil
+	}
+	if cap(b.rowPart) < n {
+		b.rowPart = make([]int32, n)
+	}
+	rowPart := b.rowPart[:n]
+	first := -1
+	single := true
+	b.prevKey = b.prevKey[:0]
+	prev := int32(-1)
+	for i := 0; i < n; i++ {
+		b.key = b.key[:0]
+		for _, k := range keys {
+			var err error
+			if b.key, err = appendKey(b.key, k, i); err != nil {
+				return err
+			}
+		}
+		if prev >= 0 && bytes.Equal(b.key, b.prevKey) {
+			rowPart[i] = prev
+			continue
+		}
+		idx, ok := b.index[string(b.key)]
+		if !ok {
+			idx = len(b.parts)
+			b.index[string(b.key)] = idx
+			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: transform.FormatTuple(keys, i)}})
+		}
+		rowPart[i] = int32(idx)
+		prev = int32(idx)
+		b.prevKey = append(b.prevKey[:0], b.key...)
+		if first < 0 {
+			first = idx
+		} else if idx != first {
+			single = false
+		}
+	}
+	size := recordBytes(rec)
+	if single {
+		rec.Retain()
+		return b.add(ctx, first, rec, size)
+	}
+	// Several partitions: one compact copy per partition, in first-seen
+	// order within the record, so the source record is freed at once.
+	sel := map[int32][]int32{}
+	var order []int32
+	for i, p := range rowPart {
+		if _, ok := sel[p]; !ok {
+			order = append(order, p)
+		}
+		sel[p] = append(sel[p], int32(i))
+	}
+	cctx := compute.WithAllocator(ctx, b.p.Mem)
+	for _, p := range order {
+		bld := array.NewInt32Builder(b.p.Mem)
+		bld.AppendValues(sel[p], nil)
+		idx := bld.NewArray()
+		bld.Release()
+		out, err := compute.Take(cctx, *compute.DefaultTakeOptions(), compute.NewDatum(rec), compute.NewDatum(idx))
+		idx.Release()
+		if err != nil {
+			return fmt.Errorf("group rows by partition: %w", err)
+		}
+		part := out.(*compute.RecordDatum).Value
+		if err := b.add(ctx, int(p), part, recordBytes(part)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// add appends rec (owned by the call) to partition p, cutting full batches.
+func (b *Batcher) add(ctx context.Context, p int, rec arrow.Record, size int64) error {
+	pb := b.parts[p]
+	n := rec.NumRows()
+	pb.stats.Rows += n
+	pb.stats.Bytes += size
+	for n > 0 {
+		room := b.p.BatchRows - pb.rows
+		if n <= room {
+			pb.push(rec, n, size)
+			b.total += size
+			if pb.rows == b.p.BatchRows {
+				if err := b.flush(p, false); err != nil {
+					return err
+				}
+			}
+			break
+		}
+		headSize := size * room / n
+		head := rec.NewSlice(0, room)
+		tail := rec.NewSlice(room, n)
+		rec.Release()
+		pb.push(head, room, headSize)
+		b.total += headSize
+		if err := b.flush(p, false); err != nil {
+			tail.Release()
+			return err
+		}
+		rec, n, size = tail, n-room, size-headSize
+	}
+	for b.total > b.p.MaxBufferBytes {
+		largest := -1
+		for i, q := range b.parts {
+			if q.rows > 0 && (largest < 0 || q.bytes > b.parts[largest].bytes) {
+				largest = i
+			}
+		}
+		if largest < 0 {
+			break
+		}
+		if err := b.flush(largest, true); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+func (pb *partBuffer) push(rec arrow.Record, n, size int64) {
+	pb.chunks = append(pb.chunks, rec)
+	pb.rows += n
+	pb.bytes += size
+}
+
+func (b *Batcher) flush(p int, forced bool) error {
+	pb := b.parts[p]
+	batch := &Batch{Partition: pb.stats.Partition, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced}
+	pb.stats.Batches++
+	b.total -= pb.bytes
+	pb.chunks, pb.rows, pb.bytes = nil, 0, 0
+	return b.emit(batch)
+}
+
+// Close emits every partition's remaining rows, in the order the
+// partitions were first seen.
+func (b *Batcher) Close() error {
+	for i, pb := range b.parts {
+		if pb.rows > 0 {
+			if err := b.flush(i, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Abort releases buffered rows without emitting them.
+func (b *Batcher) Abort() {
+	for _, pb := range b.parts {
+		for _, c := range pb.chunks {
+			c.Release()
+		}
+		pb.chunks, pb.rows, pb.bytes = nil, 0, 0
+	}
+	b.total = 0
+}
+
+// Partitions reports every partition seen, in first-seen order.
+func (b *Batcher) Partitions() []PartitionStats {
+	out := make([]PartitionStats, len(b.parts))
+	for i, pb := range b.parts {
+		out[i] = pb.stats
+	}
+	return out
+}
+
+// appendKey appends an unambiguous binary encoding of a[i] to buf.
+func appendKey(buf []byte, a arrow.Array, i int) ([]byte, error) {
+	if a.IsNull(i) {
+		return append(buf, 0), nil
+	}
+	buf = append(buf, 1)
+	switch v := a.(type) {
+	case *array.String:
+		s := v.Value(i)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+		return append(buf, s...), nil
+	case *array.Binary:
+		s := v.Value(i)
+		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+		return append(buf, s...), nil
+	case *array.Boolean:
+		if v.Value(i) {
+			return append(buf, 1), nil
+		}
+		return append(buf, 0), nil
+	}
+	fw, ok := a.DataType().(arrow.FixedWidthDataType)
+	if !ok || fw.BitWidth()%8 != 0 {
+		return nil, fmt.Errorf("partition key of type %s is not supported yet", a.DataType())
+	}
+	w := fw.BitWidth() / 8
+	data := a.Data().Buffers()[1].Bytes()
+	off := (a.Data().Offset() + i) * w
+	return append(buf, data[off:off+w]...), nil
+}
+
+// recordBytes is the memory a record's buffers hold, prorated for slices.
+func recordBytes(rec arrow.Record) int64 {
+	var total int64
+	for _, c := range rec.Columns() {
+		total += arrayBytes(c.Data())
+	}
+	return total
+}
+
+func arrayBytes(d arrow.ArrayData) int64 {
+	var n int64
+	for _, b := range d.Buffers() {
+		if b != nil {
+			n += int64(b.Len())
+		}
+	}
+	for _, c := range d.Children() {
+		n += arrayBytes(c)
+	}
+	return n
+}

@@ -1,0 +1,299 @@
+package writer
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/transform"
+	"github.com/chload/chload/writer/chcol"
+)
+
+// Plan maps source columns onto the target table: which source columns are
+// read, how each converts to its target type, which target columns the
+// server fills with their DEFAULT, and which key columns chload computes from
+// their DEFAULT expression because a key needs them.
+type Plan struct {
+	// Table is the target.
+	Table *Table
+	// Server is the target server's version and capabilities.
+	Server ServerInfo
+	// Inserts are the columns every INSERT names, in order: first the
+	// source columns, then the computed ones. Schema is their canonical
+	// Arrow schema.
+	Inserts []InsertColumn
+	Schema  *arrow.Schema
+	// Defaulted are target columns the source lacks; the server fills them.
+	Defaulted []string
+	// Ignored are source columns the target lacks, skipped because the job
+	// allows it.
+	Ignored []string
+
+	sourceCols []string // source column names read, in order
+}
+
+// InsertColumn is one column of the INSERT.
+type InsertColumn struct {
+	// Column is the target column.
+	Column Column
+	// Source is the source column it comes from; empty for a computed one.
+	Source string
+	// Computed is the DEFAULT expression chload evaluates for a key column
+	// the source lacks; nil for source columns.
+	Computed *transform.Expr
+
+	conv   *chcol.Converter
+	srcIdx int // index in the record Convert receives
+}
+
+// NewPlan matches the source schema to the table by column name. All
+// problems are reported at once in one *TargetError.
+func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra bool) (*Plan, error) {
+	p := &Plan{Table: table, Server: server}
+	var problems []string
+	fromSource := map[string]bool{}
+	for _, f := range src.Fields() {
+		col, ok := table.Column(f.Name)
+		switch {
+		case !ok && ignoreExtra:
+			p.Ignored = append(p.Ignored, f.Name)
+			continue
+		case !ok:
+			problems = append(problems, fmt.Sprintf("source column %s is not in the table (add it to the table, or set source.ignore_extra_columns: true)", f.Name))
+			continue
+		case !col.Insertable() && ignoreExtra:
+			p.Ignored = append(p.Ignored, f.Name)
+			continue
+		case !col.Insertable():
+			problems = append(problems, fmt.Sprintf("column %s is %s: the server computes it (drop it from the source, or set source.ignore_extra_columns: true)", f.Name, col.DefaultKind))
+			continue
+		}
+		conv, err := chcol.NewConverter(col.Type, server.Timezone, f.Type)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("column %s: %v", f.Name, err))
+			continue
+		}
+		fromSource[f.Name] = true
+		p.Inserts = append(p.Inserts, InsertColumn{Column: col, Source: f.Name, conv: conv, srcIdx: len(p.sourceCols)})
+		p.sourceCols = append(p.sourceCols, f.Name)
+	}
+	// Key columns the source lacks: computed from their DEFAULT when chload
+	// can evaluate it, otherwise an error.
+	needed := keyColumns(table)
+	for _, name := range needed {
+		if fromSource[name] {
+			continue
+		}
+		col, ok := table.Column(name)
+		if !ok {
+			problems = append(problems, fmt.Sprintf("key column %s is not a column of the table", name))
+			continue
+		}
+		if col.DefaultKind == "" || col.DefaultExpr == "" {
+			problems = append(problems, fmt.Sprintf("key column %s is not in the source and has no DEFAULT (add it to the source)", name))
+			continue
+		}
+		expr, err := transform.Parse(col.DefaultExpr)
+		if err == nil {
+			for _, c := range expr.Columns() {
+				if !fromSource[c] {
+					err = fmt.Errorf("it needs column %s, which the source lacks", c)
+				}
+			}
+		}
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("key column %s is not in the source and chload cannot evaluate its %s %s: %v (add it to the source)", name, col.DefaultKind, col.DefaultExpr, err))
+			continue
+		}
+		p.Inserts = append(p.Inserts, InsertColumn{Column: col, Computed: expr, srcIdx: -1})
+		fromSource[name] = true
+	}
+	for _, c := range table.Columns {
+		if c.Insertable() && !fromSource[c.Name] {
+			p.Defaulted = append(p.Defaulted, c.Name)
+		}
+	}
+	if len(p.Inserts) == 0 && len(problems) == 0 {
+		problems = append(problems, "no source column matches a table column (columns are matched by name)")
+	}
+	if len(problems) > 0 {
+		return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: "source does not fit: " + strings.Join(problems, "; ")}
+	}
+	fields := make([]arrow.Field, len(p.Inserts))
+	for i, ic := range p.Inserts {
+		dt, err := ic.Column.Type.Arrow(server.Timezone)
+		if err != nil {
+			return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
+		}
+		fields[i] = arrow.Field{Name: ic.Column.Name, Type: dt, Nullable: true}
+	}
+	p.Schema = arrow.NewSchema(fields, nil)
+	// Computed columns need a converter from the expression's result type.
+	for i := range p.Inserts {
+		ic := &p.Inserts[i]
+		if ic.Computed == nil {
+			continue
+		}
+		rt, err := ic.Computed.ResultType(p.Schema)
+		if err == nil {
+			ic.conv, err = chcol.NewConverter(ic.Column.Type, server.Timezone, rt)
+		}
+		if err != nil {
+			return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("key column %s from %s: %v", ic.Column.Name, ic.Computed, err)}
+		}
+	}
+	// Keys must evaluate on the canonical schema.
+	for _, e := range append(append([]*transform.Expr{}, table.Partition...), table.Sorting...) {
+		if _, err := e.ResultType(p.Schema); err != nil {
+			return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("key %s: %v", e, err), Fix: "this key expression is not supported yet"}
+		}
+	}
+	return p, nil
+}
+
+// keyColumns lists the columns the partition and sorting keys read.
+func keyColumns(t *Table) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range append(append([]*transform.Expr{}, t.Partition...), t.Sorting...) {
+		for _, c := range e.Columns() {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// SourceColumns are the source columns to read, in the order Convert
+// expects them.
+func (p *Plan) SourceColumns() []string { return p.sourceCols }
+
+// PartitionPlan returns a plan restricted to what the partition key needs,
+// for a dry run that reads only those columns.
+func (p *Plan) PartitionPlan() *Plan {
+	need := map[string]bool{}
+	for _, e := range p.Table.Partition {
+		for _, c := range e.Columns() {
+			need[c] = true
+		}
+	}
+	// Computed key columns need their inputs too.
+	for _, ic := range p.Inserts {
+		if ic.Computed != nil && need[ic.Column.Name] {
+			for _, c := range ic.Computed.Columns() {
+				need[c] = true
+			}
+		}
+	}
+	q := &Plan{Table: p.Table, Server: p.Server}
+	var fields []arrow.Field
+	for _, ic := range p.Inserts {
+		if !need[ic.Column.Name] {
+			continue
+		}
+		if ic.Computed == nil {
+			ic.srcIdx = len(q.sourceCols)
+			q.sourceCols = append(q.sourceCols, ic.Source)
+		}
+		q.Inserts = append(q.Inserts, ic)
+		fields = append(fields, p.Schema.Field(p.Schema.FieldIndices(ic.Column.Name)[0]))
+	}
+	q.Schema = arrow.NewSchema(fields, nil)
+	return q
+}
+
+// ColumnValueError is a source value that cannot be stored in its target
+// column. Row counts from 0 within the record Convert was given.
+type ColumnValueError struct {
+	// Column is the target column.
+	Column string
+	// Err says what is wrong with the value and how to fix it.
+	Err *chcol.ValueError
+}
+
+func (e *ColumnValueError) Error() string { return fmt.Sprintf("column %s: %v", e.Column, e.Err) }
+func (e *ColumnValueError) Unwrap() error { return e.Err }
+
+// Convert turns a source record (columns in SourceColumns order) into a
+// canonical record of Schema, computing key columns the source lacks. The
+// caller releases the result. A value that does not fit its column is a
+// *ColumnValueError.
+func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, error) {
+	n := rec.NumRows()
+	cols := make([]arrow.Array, 0, len(p.Inserts))
+	release := func() {
+		for _, c := range cols {
+			c.Release()
+		}
+	}
+	for _, ic := range p.Inserts {
+		if ic.Computed != nil {
+			continue
+		}
+		out, err := ic.conv.Convert(rec.Column(ic.srcIdx), mem)
+		if err != nil {
+			release()
+			return nil, valueError(ic.Column.Name, err)
+		}
+		cols = append(cols, out)
+	}
+	if len(cols) == len(p.Inserts) {
+		out := array.NewRecord(p.Schema, cols, n)
+		release()
+		return out, nil
+	}
+	// Computed columns: evaluate on the converted source columns.
+	srcFields := p.Schema.Fields()[:len(cols)]
+	base := array.NewRecord(arrow.NewSchema(srcFields, nil), cols, n)
+	defer base.Release()
+	for _, ic := range p.Inserts[len(cols):] {
+		v, err := ic.Computed.Eval(base, mem)
+		if err != nil {
+			release()
+			return nil, fmt.Errorf("compute column %s from %s: %w", ic.Column.Name, ic.Computed, err)
+		}
+		out, err := ic.conv.Convert(v, mem)
+		v.Release()
+		if err != nil {
+			release()
+			return nil, valueError(ic.Column.Name, err)
+		}
+		cols = append(cols, out)
+	}
+	rec2 := array.NewRecord(p.Schema, cols, n)
+	release()
+	return rec2, nil
+}
+
+func valueError(col string, err error) error {
+	var ve *chcol.ValueError
+	if errors.As(err, &ve) {
+		return &ColumnValueError{Column: col, Err: ve}
+	}
+	return fmt.Errorf("convert column %s: %w", col, err)
+}
+
+// EvalKeys evaluates exprs on a canonical record; the caller releases the
+// arrays.
+func EvalKeys(exprs []*transform.Expr, rec arrow.Record, mem memory.Allocator) ([]arrow.Array, error) {
+	out := make([]arrow.Array, 0, len(exprs))
+	for _, e := range exprs {
+		a, err := e.Eval(rec, mem)
+		if err != nil {
+			for _, o := range out {
+				o.Release()
+			}
+			return nil, fmt.Errorf("evaluate key %s: %w", e, err)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}

@@ -1,0 +1,119 @@
+// Package writer holds everything that talks to ClickHouse: the server's
+// version and capabilities, the target table's schema and keys, batching per
+// partition, sorting by the table key, and columnar inserts.
+package writer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// ConnParams says how to reach a server.
+type ConnParams struct {
+	// Addrs are "host:port" addresses of the native protocol, tried in
+	// order.
+	Addrs []string
+	// User and Password authenticate; Password is never logged.
+	User, Password string
+	// Compression is lz4, zstd or none.
+	Compression string
+	// DialTimeout bounds connecting. Optional, defaults to 10s.
+	DialTimeout time.Duration
+	// MaxConns caps open connections. Optional, defaults to 4.
+	MaxConns int
+	// Logger receives the client library's own messages at debug level.
+	Logger *slog.Logger
+}
+
+// Connect opens a native-protocol connection pool and pings the server.
+func Connect(ctx context.Context, p ConnParams) (driver.Conn, error) {
+	method := clickhouse.CompressionLZ4
+	switch p.Compression {
+	case "zstd":
+		method = clickhouse.CompressionZSTD
+	case "none":
+		method = clickhouse.CompressionNone
+	}
+	if p.DialTimeout == 0 {
+		p.DialTimeout = 10 * time.Second
+	}
+	if p.MaxConns == 0 {
+		p.MaxConns = 4
+	}
+	opts := &clickhouse.Options{
+		Addr:             p.Addrs,
+		Auth:             clickhouse.Auth{Username: p.User, Password: p.Password},
+		Compression:      &clickhouse.Compression{Method: method},
+		DialTimeout:      p.DialTimeout,
+		MaxOpenConns:     p.MaxConns,
+		MaxIdleConns:     p.MaxConns,
+		ConnMaxLifetime:  time.Hour,
+		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+	}
+	if p.Logger != nil {
+		opts.Logger = p.Logger.With("component", "clickhouse-go")
+	}
+	conn, err := clickhouse.Open(opts)
+	if err != nil {
+		return nil, &ServerError{Op: "connect to " + strings.Join(p.Addrs, ", "), Err: err}
+	}
+	if err := conn.Ping(ctx); err != nil {
+		conn.Close()
+		return nil, &ServerError{Op: "connect to " + strings.Join(p.Addrs, ", "), Err: err}
+	}
+	return conn, nil
+}
+
+// ServerInfo is what chload needs to know of a server, detected once per
+// run: its version, its time zone and the capabilities that choose a path.
+type ServerInfo struct {
+	// Version is the server's version string, e.g. "18.16.1".
+	Version string
+	// Major and Minor are the first two parts of Version.
+	Major, Minor int
+	// Timezone is the server's default time zone, used for DateTime columns
+	// declared without one.
+	Timezone string
+	// Types lists the column types the server knows that 18.16 lacks.
+	HasDateTime64, HasDate32, HasBool, HasIP, HasMap bool
+	// HasDedupToken says INSERT accepts insert_deduplication_token.
+	HasDedupToken bool
+}
+
+// AtLeast reports whether the server is version major.minor or newer.
+func (s ServerInfo) AtLeast(major, minor int) bool {
+	return s.Major > major || s.Major == major && s.Minor >= minor
+}
+
+// DetectServer reads the server's version and time zone and derives its
+// capabilities.
+func DetectServer(ctx context.Context, conn driver.Conn) (ServerInfo, error) {
+	var info ServerInfo
+	row := conn.QueryRow(ctx, "SELECT version(), timezone()")
+	if err := row.Scan(&info.Version, &info.Timezone); err != nil {
+		return info, &ServerError{Op: "read server version", Err: err}
+	}
+	parts := strings.SplitN(info.Version, ".", 3)
+	if len(parts) >= 2 {
+		info.Major, _ = strconv.Atoi(parts[0])
+		info.Minor, _ = strconv.Atoi(parts[1])
+	}
+	if info.Major == 0 {
+		return info, fmt.Errorf("read server version: cannot parse %q", info.Version)
+	}
+	// Versions where each capability appeared (ClickHouse changelogs).
+	info.HasDateTime64 = info.AtLeast(20, 1)
+	info.HasDate32 = info.AtLeast(21, 9)
+	info.HasBool = info.AtLeast(21, 12)
+	info.HasIP = info.AtLeast(21, 4)
+	info.HasMap = info.AtLeast(21, 3)
+	info.HasDedupToken = info.AtLeast(22, 2)
+	return info, nil
+}

@@ -1,0 +1,294 @@
+package writer
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"unsafe"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/transform"
+)
+
+// SortPermutation returns the order in which the rows of chunks (numbered
+// across the chunks: chunk 0's rows first) must be sent so that they are
+// sorted by exprs as ClickHouse sorts them (NULLs last), ties kept in
+// arrival order. nil means the rows are sent as they are (no sorting key).
+func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.Allocator) ([]uint32, error) {
+	if len(exprs) == 0 {
+		return nil, nil
+	}
+	var n int
+	for _, c := range chunks {
+		n += int(c.NumRows())
+	}
+	// Each key becomes one or two columns of order-preserving uint64s.
+	var keys [][]uint64
+	for _, e := range exprs {
+		vals := make([]arrow.Array, len(chunks))
+		for i, c := range chunks {
+			a, err := e.Eval(c, mem)
+			if err != nil {
+				for _, v := range vals[:i] {
+					v.Release()
+				}
+				return nil, fmt.Errorf("evaluate sorting key %s: %w", e, err)
+			}
+			vals[i] = a
+		}
+		ks, err := orderKeys(vals, n)
+		for _, v := range vals {
+			v.Release()
+		}
+		if err != nil {
+			return nil, fmt.Errorf("sorting key %s: %w", e, err)
+		}
+		keys = append(keys, ks...)
+	}
+	// Drop key columns that are constant: they cannot change the order.
+	live := keys[:0]
+	for _, k := range keys {
+		if !constant(k) {
+			live = append(live, k)
+		}
+	}
+	keys = live
+	perm := make([]uint32, n)
+	for i := range perm {
+		perm[i] = uint32(i)
+	}
+	switch len(keys) {
+	case 0:
+		return perm, nil
+	case 1:
+		k := keys[0]
+		slices.SortFunc(perm, func(a, b uint32) int {
+			if k[a] != k[b] {
+				if k[a] < k[b] {
+					return -1
+				}
+				return 1
+			}
+			return int(a) - int(b)
+		})
+	default:
+		slices.SortFunc(perm, func(a, b uint32) int {
+			for _, k := range keys {
+				if k[a] != k[b] {
+					if k[a] < k[b] {
+						return -1
+					}
+					return 1
+				}
+			}
+			return int(a) - int(b)
+		})
+	}
+	return perm, nil
+}
+
+func constant(k []uint64) bool {
+	for _, v := range k[1:] {
+		if v != k[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// orderKeys maps one key's values, chunk after chunk, to uint64s whose
+// unsigned order is the values' order. A key with NULLs gets a second column
+// before it that puts NULLs last.
+func orderKeys(vals []arrow.Array, n int) ([][]uint64, error) {
+	out := make([]uint64, 0, n)
+	nulls := 0
+	for _, a := range vals {
+		nulls += a.NullN()
+	}
+	var err error
+	switch vals[0].DataType().ID() {
+	case arrow.STRING, arrow.BINARY, arrow.FIXED_SIZE_BINARY, arrow.DECIMAL128:
+		out = rankBytes(vals, out)
+	default:
+		for _, a := range vals {
+			if out, err = appendOrderKeys(out, a); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if nulls == 0 {
+		return [][]uint64{out}, nil
+	}
+	flag := make([]uint64, 0, n)
+	for _, a := range vals {
+		for i := 0; i < a.Len(); i++ {
+			if a.IsNull(i) {
+				flag = append(flag, 1)
+			} else {
+				flag = append(flag, 0)
+			}
+		}
+	}
+	return [][]uint64{flag, out}, nil
+}
+
+const signBit = 1 << 63
+
+func appendOrderKeys(out []uint64, a arrow.Array) ([]uint64, error) {
+	switch v := a.(type) {
+	case *array.Int8:
+		for _, x := range v.Int8Values() {
+			out = append(out, uint64(int64(x))^signBit)
+		}
+	case *array.Int16:
+		for _, x := range v.Int16Values() {
+			out = append(out, uint64(int64(x))^signBit)
+		}
+	case *array.Int32:
+		for _, x := range v.Int32Values() {
+			out = append(out, uint64(int64(x))^signBit)
+		}
+	case *array.Int64:
+		for _, x := range v.Int64Values() {
+			out = append(out, uint64(x)^signBit)
+		}
+	case *array.Uint8:
+		for _, x := range v.Uint8Values() {
+			out = append(out, uint64(x))
+		}
+	case *array.Uint16:
+		for _, x := range v.Uint16Values() {
+			out = append(out, uint64(x))
+		}
+	case *array.Uint32:
+		for _, x := range v.Uint32Values() {
+			out = append(out, uint64(x))
+		}
+	case *array.Uint64:
+		out = append(out, v.Uint64Values()...)
+	case *array.Date32:
+		for _, x := range v.Date32Values() {
+			out = append(out, uint64(int64(x))^signBit)
+		}
+	case *array.Timestamp:
+		for _, x := range v.TimestampValues() {
+			out = append(out, uint64(int64(x))^signBit)
+		}
+	case *array.Float32:
+		for _, x := range v.Float32Values() {
+			out = append(out, floatKey(float64(x)))
+		}
+	case *array.Float64:
+		for _, x := range v.Float64Values() {
+			out = append(out, floatKey(x))
+		}
+	case *array.Boolean:
+		for i := 0; i < v.Len(); i++ {
+			if v.Value(i) {
+				out = append(out, 1)
+			} else {
+				out = append(out, 0)
+			}
+		}
+	default:
+		return nil, fmt.Errorf("type %s is not supported in a sorting key yet", a.DataType())
+	}
+	return out, nil
+}
+
+// floatKey orders floats as ClickHouse does, NaN after everything.
+func floatKey(f float64) uint64 {
+	if math.IsNaN(f) {
+		return math.MaxUint64
+	}
+	b := math.Float64bits(f)
+	if b&signBit != 0 {
+		return ^b
+	}
+	return b | signBit
+}
+
+// rankBytes gives each value its rank among the distinct values, compared
+// as bytes (ClickHouse compares String and FixedString with memcmp;
+// Decimal128 is ranked by value).
+func rankBytes(vals []arrow.Array, out []uint64) []uint64 {
+	dict := map[string]uint32{}
+	var distinct []string
+	ids := make([]uint32, 0, cap(out))
+	for _, a := range vals {
+		g := stringGetter(a)
+		for i := 0; i < a.Len(); i++ {
+			v := g(i)
+			id, ok := dict[v]
+			if !ok {
+				s := strings.Clone(v)
+				id = uint32(len(distinct))
+				dict[s] = id
+				distinct = append(distinct, s)
+			}
+			ids = append(ids, id)
+		}
+	}
+	order := make([]uint32, len(distinct))
+	for i := range order {
+		order[i] = uint32(i)
+	}
+	cmp := strings.Compare
+	if vals[0].DataType().ID() == arrow.DECIMAL128 {
+		cmp = compareDecimalBytes
+	}
+	slices.SortFunc(order, func(a, b uint32) int { return cmp(distinct[a], distinct[b]) })
+	rank := make([]uint64, len(distinct))
+	for r, id := range order {
+		rank[id] = uint64(r)
+	}
+	for _, id := range ids {
+		out = append(out, rank[id])
+	}
+	return out
+}
+
+// stringGetter reads values as strings without copying them.
+func stringGetter(a arrow.Array) func(int) string {
+	switch v := a.(type) {
+	case *array.String:
+		return v.Value
+	case *array.Binary:
+		return func(i int) string { return bytesView(v.Value(i)) }
+	case *array.FixedSizeBinary:
+		return func(i int) string { return bytesView(v.Value(i)) }
+	case *array.Decimal128:
+		return func(i int) string {
+			x := v.Value(i)
+			var b [16]byte
+			binary.BigEndian.PutUint64(b[:8], uint64(x.HighBits()))
+			binary.BigEndian.PutUint64(b[8:], x.LowBits())
+			return string(b[:])
+		}
+	}
+	return func(int) string { return "" }
+}
+
+func bytesView(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// compareDecimalBytes compares two big-endian two's-complement 128-bit
+// integers.
+func compareDecimalBytes(a, b string) int {
+	if (a[0] & 0x80) != (b[0] & 0x80) {
+		if a[0]&0x80 != 0 {
+			return -1
+		}
+		return 1
+	}
+	return strings.Compare(a, b)
+}
