@@ -32,7 +32,7 @@ DEMO_ENV := CHLOAD_TESTENV_DIR=/tmp/chload-demo CHLOAD_SINGLE_TCP_PORT=19400 CHL
 demo: build
 	$(CHENV) install
 	$(DEMO_ENV) $(CHENV) start single
-	$(DEMO_ENV) bash examples/quickstart/demo.sh; rc=$$?; $(DEMO_ENV) $(CHENV) stop single; exit $$rc
+	CH_PORT=19400 bash examples/quickstart/demo.sh; rc=$$?; $(DEMO_ENV) $(CHENV) stop single; exit $$rc
 
 # Benchmarks: chload against clickhouse-client's Native insert, same rows,
 # same run; prints both times, the ratio and chload's peak RSS.

@@ -105,8 +105,8 @@ func (c converted) release() {
 // evaluates the partition key on `workers` goroutines, and hands the results
 // to consume in split order and row order: the same source gives the same
 // sequence. consume owns each item. It runs on the calling goroutine.
-func (s *session) readConverted(ctx context.Context, plan *writer.Plan, workers int, progress *Progress, consume func(converted) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
+func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, progress *Progress, consume func(converted) error) error {
+	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	outs := make([]chan converted, len(s.splits))
 	for i := range outs {
@@ -165,14 +165,17 @@ loop:
 	}
 	// Drain what readers left behind.
 	for _, ch := range outs {
+	drain:
 		for {
 			select {
-			case item := <-ch:
+			case item, ok := <-ch:
+				if !ok {
+					break drain
+				}
 				item.release()
-				continue
 			default:
+				break drain
 			}
-			break
 		}
 	}
 	if consumeErr != nil {
@@ -181,10 +184,7 @@ loop:
 	if first != nil {
 		return first
 	}
-	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
-		return cause
-	}
-	return ctx.Err()
+	return parent.Err()
 }
 
 func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []string, sp sources.Split, out chan<- converted) error {

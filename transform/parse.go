@@ -240,6 +240,9 @@ func convertList(l *chparser.ColumnExprList, depth int) ([]*Expr, error) {
 // backslash escapes of a quoted identifier resolved.
 func identName(id *chparser.Ident) (string, error) {
 	if id.QuoteType == chparser.Unquoted {
+		if strings.EqualFold(id.Name, "NULL") {
+			return "", errors.New("NULL literals are not supported")
+		}
 		if strings.HasPrefix(id.Name, "$") || id.Name == "" {
 			return "", fmt.Errorf("invalid identifier %q", id.Name)
 		}

@@ -126,7 +126,7 @@ func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array)
 		if !ok {
 			idx = len(b.parts)
 			b.index[string(b.key)] = idx
-			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: transform.FormatTuple(keys, i)}})
+			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: transform.PartitionText(keys, i)}})
 		}
 		rowPart[i] = int32(idx)
 		prev = int32(idx)

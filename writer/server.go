@@ -58,7 +58,9 @@ func Connect(ctx context.Context, p ConnParams) (driver.Conn, error) {
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
 	}
 	if p.Logger != nil {
-		opts.Logger = p.Logger.With("component", "clickhouse-go")
+		// The client's own messages (such as its warning that 18.16 is older
+		// than it supports) are details: log them at debug level.
+		opts.Logger = slog.New(debugHandler{p.Logger.Handler()}).With("component", "clickhouse-go")
 	}
 	conn, err := clickhouse.Open(opts)
 	if err != nil {
@@ -117,3 +119,21 @@ func DetectServer(ctx context.Context, conn driver.Conn) (ServerInfo, error) {
 	info.HasDedupToken = info.AtLeast(22, 2)
 	return info, nil
 }
+
+// debugHandler logs every record at debug level.
+type debugHandler struct{ slog.Handler }
+
+func (h debugHandler) Enabled(ctx context.Context, _ slog.Level) bool {
+	return h.Handler.Enabled(ctx, slog.LevelDebug)
+}
+
+func (h debugHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = slog.LevelDebug
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h debugHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return debugHandler{h.Handler.WithAttrs(as)}
+}
+
+func (h debugHandler) WithGroup(name string) slog.Handler { return debugHandler{h.Handler.WithGroup(name)} }

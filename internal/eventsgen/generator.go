@@ -156,6 +156,7 @@ var (
 // for concurrent use.
 type Generator struct {
 	p      Params
+	schema *arrow.Schema
 	mem    memory.Allocator
 	rng    *rand.Rand
 	left   int64
@@ -176,6 +177,7 @@ func NewGenerator(p Params, mem memory.Allocator) (*Generator, error) {
 	}
 	return &Generator{
 		p:      p,
+		schema: Schema(),
 		mem:    mem,
 		rng:    rand.New(rand.NewPCG(p.Seed, 0x9e3779b97f4a7c15)),
 		left:   p.Rows,
@@ -198,7 +200,7 @@ func (g *Generator) Next(n int) arrow.Record {
 	}
 	g.left -= int64(n)
 
-	b := array.NewRecordBuilder(g.mem, Schema())
+	b := array.NewRecordBuilder(g.mem, g.schema)
 	defer b.Release()
 	b.Reserve(n)
 	id := b.Field(colEventID).(*array.StringBuilder)

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/metadata"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/arrow/go/v15/parquet/schema"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -144,7 +145,7 @@ func readFooter(path string) (_ *fileInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("map schema of %s to arrow: %w", path, err)
 	}
-	plainManifest(manifest)
+	normalizeManifest(manifest, meta.Schema)
 	f := &fileInfo{path: path, meta: meta, fields: manifest.Fields, index: make(map[string]int, len(manifest.Fields))}
 	for i, sf := range manifest.Fields {
 		name := sf.Field.Name
@@ -165,77 +166,115 @@ func readerProperties() *parquet.ReaderProperties {
 	return parquet.NewReaderProperties(nil)
 }
 
-// plainManifest replaces dictionary types in m by their value types, so the
-// leaf readers decode dictionary-encoded columns into plain arrays.
-func plainManifest(m *pqarrow.SchemaManifest) {
+// normalizeManifest adjusts the Arrow types pqarrow inferred for m, whose
+// Parquet schema is descr, to what the source promises: dictionary types
+// become their value types, so the leaf readers decode dictionary-encoded
+// columns into plain arrays; and timestamps stored with
+// isAdjustedToUTC=false get no time zone (pqarrow v15 marks every
+// timestamp UTC). Types of nested fields are rebuilt from their children.
+func normalizeManifest(m *pqarrow.SchemaManifest, descr *schema.Schema) {
 	for i := range m.Fields {
-		plainField(&m.Fields[i])
+		normalizeField(&m.Fields[i], descr)
 	}
 }
 
-func plainField(sf *pqarrow.SchemaField) {
-	for i := range sf.Children {
-		plainField(&sf.Children[i])
-	}
+func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema) {
 	if sf.Field == nil {
 		return
 	}
-	if t := plainType(sf.Field.Type); t != sf.Field.Type {
+	var t arrow.DataType
+	if len(sf.Children) == 0 {
+		t = leafType(sf.Field.Type, descr.Column(sf.ColIndex))
+	} else {
+		for i := range sf.Children {
+			normalizeField(&sf.Children[i], descr)
+		}
+		t = nestedType(sf.Field.Type, sf.Children)
+	}
+	if t != sf.Field.Type {
 		f := *sf.Field
 		f.Type = t
 		sf.Field = &f
 	}
 }
 
-// plainType returns t with every dictionary type replaced by its value
-// type, or t itself when it holds none.
-func plainType(t arrow.DataType) arrow.DataType {
+// leafType returns the type a leaf column of type t is read as.
+func leafType(t arrow.DataType, col *schema.Column) arrow.DataType {
+	if d, ok := t.(*arrow.DictionaryType); ok {
+		t = d.ValueType
+	}
+	ts, ok := t.(*arrow.TimestampType)
+	if !ok || (ts.TimeZone != "" && ts.TimeZone != "UTC") {
+		return t // not a timestamp, or the zone comes from a stored Arrow schema
+	}
+	lt, ok := col.LogicalType().(*schema.TimestampLogicalType)
+	if !ok {
+		return t // INT96: always UTC
+	}
+	tz := ""
+	if lt.IsAdjustedToUTC() || lt.IsFromConvertedType() {
+		// Legacy TIMESTAMP_MILLIS/MICROS are UTC-normalized by the spec.
+		tz = "UTC"
+	}
+	if tz == ts.TimeZone {
+		return t
+	}
+	return &arrow.TimestampType{Unit: ts.Unit, TimeZone: tz}
+}
+
+// nestedType returns t with its child types replaced by those of children,
+// or t itself when they are unchanged or t is of a kind pqarrow does not
+// build from children.
+func nestedType(t arrow.DataType, children []pqarrow.SchemaField) arrow.DataType {
+	elem := func(f arrow.Field) (arrow.Field, bool) {
+		ct := children[0].Field.Type
+		if ct == f.Type {
+			return f, false
+		}
+		f.Type = ct
+		return f, true
+	}
 	switch t := t.(type) {
-	case *arrow.DictionaryType:
-		return plainType(t.ValueType)
 	case *arrow.ListType:
-		if e := plainField1(t.ElemField()); e != nil {
-			return arrow.ListOfField(*e)
+		if f, changed := elem(t.ElemField()); changed {
+			return arrow.ListOfField(f)
 		}
 	case *arrow.LargeListType:
-		if e := plainField1(t.ElemField()); e != nil {
-			return arrow.LargeListOfField(*e)
+		if f, changed := elem(t.ElemField()); changed {
+			return arrow.LargeListOfField(f)
 		}
 	case *arrow.FixedSizeListType:
-		if e := plainField1(t.ElemField()); e != nil {
-			return arrow.FixedSizeListOfField(t.Len(), *e)
-		}
-	case *arrow.MapType:
-		k, v := plainType(t.KeyType()), plainType(t.ItemType())
-		if k != t.KeyType() || v != t.ItemType() {
-			m := arrow.MapOf(k, v)
-			m.KeysSorted = t.KeysSorted
-			return m
+		if f, changed := elem(t.ElemField()); changed {
+			return arrow.FixedSizeListOfField(t.Len(), f)
 		}
 	case *arrow.StructType:
 		fields := t.Fields()
+		if len(fields) != len(children) {
+			return t
+		}
 		changed := false
-		for i, f := range fields {
-			if nt := plainType(f.Type); nt != f.Type {
-				fields[i].Type = nt
+		for i := range fields {
+			if ct := children[i].Field.Type; ct != fields[i].Type {
+				fields[i].Type = ct
 				changed = true
 			}
 		}
 		if changed {
 			return arrow.StructOf(fields...)
 		}
+	case *arrow.MapType:
+		kv, ok := children[0].Field.Type.(*arrow.StructType)
+		if !ok || kv.NumFields() != 2 {
+			return t
+		}
+		k, v := kv.Field(0).Type, kv.Field(1).Type
+		if k != t.KeyType() || v != t.ItemType() {
+			m := arrow.MapOf(k, v)
+			m.KeysSorted = t.KeysSorted
+			return m
+		}
 	}
 	return t
-}
-
-// plainField1 returns f with a plain type, or nil when f has no dictionary.
-func plainField1(f arrow.Field) *arrow.Field {
-	t := plainType(f.Type)
-	if t == f.Type {
-		return nil
-	}
-	f.Type = t
-	return &f
 }
 
 // commonSchema checks that every file holds the first file's columns with

@@ -46,9 +46,10 @@ func allTypes() *arrow.Schema {
 		{Name: "hash", Type: &arrow.FixedSizeBinaryType{ByteWidth: 16}, Nullable: true},
 		{Name: "day", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
 		{Name: "ts_ms", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, Nullable: true},
-		{Name: "ts_us_local", Type: &arrow.TimestampType{Unit: arrow.Microsecond}, Nullable: true},
+		// pqarrow writes zone-less timestamps as UTC; TestTimestampKinds
+		// covers isAdjustedToUTC=false.
+		{Name: "ts_us", Type: &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, Nullable: true},
 		{Name: "ts_ns", Type: &arrow.TimestampType{Unit: arrow.Nanosecond, TimeZone: "UTC"}, Nullable: true},
-		{Name: "ts_ns_local", Type: &arrow.TimestampType{Unit: arrow.Nanosecond}, Nullable: true},
 		{Name: "nums", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64), Nullable: true},
 		{Name: "words", Type: arrow.ListOf(arrow.BinaryTypes.String), Nullable: true},
 	}, nil)
@@ -413,9 +414,11 @@ func TestErrors(t *testing.T) {
 	dir := t.TempDir()
 	i64 := func(n string) arrow.Field { return arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Int64} }
 	i32 := func(n string) arrow.Field { return arrow.Field{Name: n, Type: arrow.PrimitiveTypes.Int32} }
-	str := func(n string) arrow.Field { return arrow.Field{Name: n, Type: arrow.BinaryTypes.String, Nullable: true} }
-	smallFile(t, filepath.Join(dir, "ok1.parquet"), i64("a"), str("b"))
-	smallFile(t, filepath.Join(dir, "ok2.parquet"), str("b"), i64("a"))
+	str := func(n string) arrow.Field {
+		return arrow.Field{Name: n, Type: arrow.BinaryTypes.String, Nullable: true}
+	}
+	smallFile(t, filepath.Join(dir, "a_ok1.parquet"), i64("a"), str("b"))
+	smallFile(t, filepath.Join(dir, "a_ok2.parquet"), str("b"), i64("a"))
 	smallFile(t, filepath.Join(dir, "type.parquet"), i32("a"), str("b"))
 	smallFile(t, filepath.Join(dir, "missing.parquet"), i64("a"))
 	smallFile(t, filepath.Join(dir, "extra.parquet"), i64("a"), str("b"), i64("c"))
@@ -435,12 +438,12 @@ func TestErrors(t *testing.T) {
 	}{
 		{name: "no paths", wantNew: []string{"at least one path"}},
 		{name: "bad pattern", paths: []string{p("[")}, wantNew: []string{"paths[0]", "bad pattern"}},
-		{name: "pattern matches nothing", paths: []string{p("ok1.parquet"), p("empty/*.parquet")}, wantLoad: []string{`"` + p("empty/*.parquet") + `" matches no files`}},
+		{name: "pattern matches nothing", paths: []string{p("a_ok1.parquet"), p("empty/*.parquet")}, wantLoad: []string{`"` + p("empty/*.parquet") + `" matches no files`}},
 		{name: "missing file", paths: []string{p("nope.parquet")}, wantLoad: []string{p("nope.parquet"), "no such file"}},
 		{name: "directory", paths: []string{p("empty")}, wantLoad: []string{p("empty"), "not a regular file"}},
-		{name: "different type", paths: []string{p("ok1.parquet"), p("type.parquet")}, wantLoad: []string{"schema of " + p("type.parquet"), `column "a" is int32, not int64`}},
-		{name: "missing column", paths: []string{p("ok1.parquet"), p("missing.parquet")}, wantLoad: []string{"schema of " + p("missing.parquet"), `column "b" is missing`}},
-		{name: "extra column", paths: []string{p("ok1.parquet"), p("extra.parquet")}, wantLoad: []string{"schema of " + p("extra.parquet"), `extra column "c" (int64)`}},
+		{name: "different type", paths: []string{p("a_ok1.parquet"), p("type.parquet")}, wantLoad: []string{"schema of " + p("type.parquet"), `column "a" is int32, not int64`}},
+		{name: "missing column", paths: []string{p("a_ok1.parquet"), p("missing.parquet")}, wantLoad: []string{"schema of " + p("missing.parquet"), `column "b" is missing`}},
+		{name: "extra column", paths: []string{p("a_ok1.parquet"), p("extra.parquet")}, wantLoad: []string{"schema of " + p("extra.parquet"), `extra column "c" (int64)`}},
 		{name: "not parquet", paths: []string{p("junk.parquet")}, wantLoad: []string{"read metadata of " + p("junk.parquet")}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package chcol
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -208,8 +209,9 @@ func decimalToInt[D integer](n decimal128.Num, lo int64, hi uint64) (D, bool) {
 
 // intText is an integer parsed from text: a magnitude and a sign.
 type intText struct {
-	neg bool
-	mag uint64
+	neg  bool
+	mag  uint64
+	over bool // the magnitude exceeds uint64
 }
 
 // parseIntText parses a decimal integer with an optional sign and no spaces.
@@ -225,6 +227,10 @@ func parseIntText(s string) (intText, bool) {
 		return t, false
 	}
 	m, err := strconv.ParseUint(s, 10, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		t.over = true
+		return t, true
+	}
 	if err != nil {
 		return t, false
 	}
@@ -235,7 +241,7 @@ func parseIntText(s string) (intText, bool) {
 // parseInt parses decimal integer text into D when it lies in lo..hi.
 func parseInt[D integer](s string, lo int64, hi uint64) (D, bool) {
 	t, ok := parseIntText(s)
-	if !ok {
+	if !ok || t.over {
 		return 0, false
 	}
 	if !t.neg || t.mag == 0 {

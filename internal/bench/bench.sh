@@ -1,0 +1,274 @@
+#!/usr/bin/env bash
+# bench.sh: time `chload run` against clickhouse-client Native inserts of the
+# same rows into the same kind of table, and check every table holds exactly
+# the source rows.
+#
+#   bash internal/bench/bench.sh [-rows N]
+#
+# Runs, each into a fresh MergeTree table with merges stopped:
+#   chload          bin/chload run JOB (Parquet files -> bench.events_chload)
+#   native source   clickhouse-client INSERT ... FORMAT Native, rows in source order
+#   native sorted   the same rows pre-sorted by (month, event_type, user_id, event_time)
+#
+# Environment (all optional):
+#   BENCH_ROWS          rows (default 5000000; -rows N overrides)
+#   BENCH_SCALE         when > 1, also load BENCH_SCALE x rows with chload and
+#                       report peak RSS growth (e.g. BENCH_SCALE=4)
+#   BENCH_FILES         Parquet files (default 8)
+#   BENCH_ROW_GROUP_ROWS rows per row group (default 250000)
+#   BENCH_BASELINE_ONLY=1  skip the chload runs (exit 0 without bin/chload)
+#   CHLOAD              chload binary (default bin/chload)
+#   CHLOAD_BENCH_DIR    data cache (default /tmp/chload-bench); data is keyed by
+#                       generator version and parameters and reused
+#   CH_HOST CH_PORT CH_USER CH_PASSWORD  server (default 127.0.0.1:19000, default user)
+#
+# Exit status: 0 when every run loaded exactly the source rows, 1 otherwise.
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+rows=${BENCH_ROWS:-5000000}
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	-rows | --rows)
+		rows=${2:?-rows needs a value}
+		shift 2
+		;;
+	-h | --help)
+		sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'
+		exit 0
+		;;
+	*)
+		echo "bench: unknown argument $1 (use -rows N)" >&2
+		exit 2
+		;;
+	esac
+done
+scale=${BENCH_SCALE:-1}
+files=${BENCH_FILES:-8}
+rg_rows=${BENCH_ROW_GROUP_ROWS:-250000}
+months=6
+seed=1
+baseline_only=${BENCH_BASELINE_ONLY:-0}
+chload=${CHLOAD:-$root/bin/chload}
+cache=${CHLOAD_BENCH_DIR:-/tmp/chload-bench}
+export CH_HOST=${CH_HOST:-127.0.0.1}
+export CH_PORT=${CH_PORT:-19000}
+export CH_USER=${CH_USER:-default}
+export CH_PASSWORD=${CH_PASSWORD:-}
+
+for n in "$rows" "$scale" "$files" "$rg_rows"; do
+	if ! [[ $n =~ ^[1-9][0-9]*$ ]]; then
+		echo "bench: $n is not a positive integer (rows, BENCH_SCALE, BENCH_FILES, BENCH_ROW_GROUP_ROWS)" >&2
+		exit 2
+	fi
+done
+
+client=(clickhouse-client --host "$CH_HOST" --port "$CH_PORT" --user "$CH_USER")
+if [[ -n $CH_PASSWORD ]]; then
+	client+=(--password "$CH_PASSWORD")
+fi
+ch() { "${client[@]}" --query "$1"; }
+
+log() { echo "bench: $*" >&2; }
+die() {
+	echo "bench: FAIL: $*" >&2
+	exit 1
+}
+
+if ! server_version=$(ch "SELECT version()" 2>&1); then
+	die "clickhouse at $CH_HOST:$CH_PORT does not answer ($server_version); start it with: bash internal/testenv/chenv.sh start single"
+fi
+
+mkdir -p "$cache/bin" "$cache/run"
+gen=$cache/bin/genevents
+(cd "$root" && go build -o "$gen" ./internal/cmd/genevents) || die "build genevents"
+version=$("$gen" -version)
+
+# dataset ROWS FILES: makes sure the data set for ROWS rows in FILES files is
+# in the cache (Parquet files, source-order Native file unless NO_NATIVE=1,
+# checksum read back from the Parquet files) and prints its directory.
+dataset() {
+	local n=$1 nfiles=$2 dir
+	dir=$cache/data/$version-r$n-f$nfiles-g$rg_rows-m$months-s$seed
+	if [[ ! -e $dir/generated.ok ]]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		local native=(-native "$dir/source.native")
+		if [[ ${NO_NATIVE:-0} == 1 ]]; then
+			native=()
+		fi
+		log "generating $n rows into $dir"
+		"$gen" -rows "$n" -files "$nfiles" -row-group-rows "$rg_rows" -months "$months" -seed "$seed" \
+			-out "$dir/parquet" "${native[@]}" -checksum-out "$dir/generated.checksum" >&2 || die "generate $dir"
+		"$gen" -checksum -out "$dir/parquet" >"$dir/source.checksum" || die "checksum parquet files in $dir"
+		cmp -s "$dir/generated.checksum" "$dir/source.checksum" || die "parquet files in $dir do not hold the generated rows"
+		touch "$dir/generated.ok"
+	else
+		log "reusing data in $dir"
+	fi
+	echo "$dir"
+}
+
+# fresh_table T: drops and creates the events table T with merges stopped.
+fresh_table() {
+	ch "CREATE DATABASE IF NOT EXISTS bench"
+	ch "DROP TABLE IF EXISTS $1"
+	ch "$("$gen" -ddl "$1")"
+	ch "SYSTEM STOP MERGES $1"
+}
+
+# timed OUT CMD...: runs CMD under /usr/bin/time; OUT gets "seconds maxrss_kb".
+timed() {
+	local out=$1
+	shift
+	/usr/bin/time -f '%e %M' -o "$out" "$@"
+}
+
+# verify T SUMFILE: prints "rows parts check" for table T.
+verify() {
+	local t=$1 want=$2 got rows parts check=ok
+	got=$(ch "$("$gen" -checksum-query "$t")")
+	rows=$(cut -f1 <<<"$got")
+	parts=$(ch "SELECT count() FROM system.parts WHERE active AND database = '${t%%.*}' AND table = '${t#*.}'")
+	if [[ $got != "$(cat "$want")" ]]; then
+		check=MISMATCH
+		{
+			echo "bench: $t does not hold the source rows (count, then per-column hash sums)"
+			echo "  table:  $got"
+			echo "  source: $(cat "$want")"
+		} >&2
+	fi
+	echo "$rows $parts $check"
+}
+
+# write_job DIR TABLE FILE: writes a job file loading DIR's Parquet files into TABLE.
+write_job() {
+	cat >"$3" <<EOF
+version: 1
+name: bench_events
+source:
+  type: parquet
+  paths: ["$1/parquet/*.parquet"]
+target:
+  clickhouse:
+    hosts: ["\${CH_HOST}:\${CH_PORT}"]
+    user: \${CH_USER:-default}
+    password: \${CH_PASSWORD:-}
+  table: $2
+write:
+  mode: append
+  batch_rows: 1000000
+EOF
+}
+
+# run_chload DIR: loads DIR's Parquet files with chload into a fresh
+# bench.events_chload; sets secs, rss_mib, rows_loaded, parts, check.
+run_chload() {
+	local dir=$1 job=$cache/run/job.yaml t=bench.events_chload
+	write_job "$dir" "$t" "$job"
+	fresh_table "$t"
+	log "chload run ($(cut -f1 "$dir/source.checksum") rows)"
+	if ! timed "$cache/run/chload.time" "$chload" run "$job" >"$cache/run/chload.log" 2>&1; then
+		tail -n 20 "$cache/run/chload.log" >&2
+		die "chload run failed (log: $cache/run/chload.log)"
+	fi
+	read -r secs rss_kb <"$cache/run/chload.time"
+	rss_mib=$((rss_kb / 1024))
+	local v
+	v=$(verify "$t" "$dir/source.checksum") || die "check $t"
+	read -r rows_loaded parts check <<<"$v"
+}
+
+# run_native FILE LABEL: loads a Native file into a fresh bench.events_native;
+# sets secs, rows_loaded, parts, check.
+run_native() {
+	local t=bench.events_native rss_kb
+	fresh_table "$t"
+	log "native insert: $2"
+	timed "$cache/run/native.time" "${client[@]}" --query "INSERT INTO $t FORMAT Native" <"$1" ||
+		die "native insert of $1 failed"
+	read -r secs rss_kb <"$cache/run/native.time"
+	local v
+	v=$(verify "$t" "$data/source.checksum") || die "check $t"
+	read -r rows_loaded parts check <<<"$v"
+}
+
+failed=0
+row_format='%-34s %8s %10s %6s %13s  %s\n'
+row() { # label secs rows parts rss check
+	# shellcheck disable=SC2059
+	printf "$row_format" "$@"
+	if [[ $6 != ok ]]; then
+		failed=1
+	fi
+}
+
+data=$(dataset "$rows" "$files")
+
+# (b) native, source order.
+run_native "$data/source.native" "source order"
+nat_secs=$secs nat_rows=$rows_loaded nat_parts=$parts nat_check=$check
+
+# (c) native, pre-sorted; the sorted file is made once from the loaded table.
+if [[ ! -e $data/sorted.ok ]]; then
+	log "writing the sorted Native file"
+	"${client[@]}" --max_block_size=1048576 --query "SELECT * FROM bench.events_native
+		ORDER BY toYYYYMM(event_date), event_type, user_id, event_time FORMAT Native" >"$data/sorted.native.tmp" ||
+		die "write sorted native file"
+	mv "$data/sorted.native.tmp" "$data/sorted.native"
+	touch "$data/sorted.ok"
+fi
+run_native "$data/sorted.native" "sorted"
+srt_secs=$secs srt_rows=$rows_loaded srt_parts=$parts srt_check=$check
+
+# (a) chload.
+have_chload=1
+if [[ $baseline_only == 1 ]]; then
+	have_chload=0
+elif [[ ! -x $chload ]]; then
+	echo "bench: FAIL: $chload is missing; build it first (or BENCH_BASELINE_ONLY=1)" >&2
+	have_chload=0
+	failed=1
+else
+	run_chload "$data"
+	chl_secs=$secs chl_rss=$rss_mib chl_rows=$rows_loaded chl_parts=$parts chl_check=$check
+fi
+
+echo
+echo "bench: $rows rows in $files Parquet files ($rg_rows-row groups, $months months, seed $seed), data $data"
+echo "bench: server $CH_HOST:$CH_PORT ClickHouse $server_version; tables MergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (event_type, user_id, event_time), merges stopped"
+echo
+# shellcheck disable=SC2059
+printf "$row_format" "run" "time_s" "rows" "parts" "peak_rss_MiB" "check"
+if [[ $have_chload == 1 ]]; then
+	row "chload run" "$chl_secs" "$chl_rows" "$chl_parts" "$chl_rss" "$chl_check"
+else
+	printf '%-34s %8s\n' "chload run" "skipped"
+fi
+row "native, source order" "$nat_secs" "$nat_rows" "$nat_parts" "-" "$nat_check"
+row "native, sorted (month, key)" "$srt_secs" "$srt_rows" "$srt_parts" "-" "$srt_check"
+echo
+
+if [[ $have_chload == 1 ]]; then
+	ratio=$(awk -v a="$chl_secs" -v b="$nat_secs" 'BEGIN { printf "%.2f", a / b }')
+	ratio_sorted=$(awk -v a="$chl_secs" -v b="$srt_secs" 'BEGIN { printf "%.2f", a / b }')
+	echo "chload / native source order: $ratio"
+	echo "chload / native sorted:       $ratio_sorted"
+
+	if ((scale > 1)); then
+		big=$((rows * scale))
+		big_data=$(NO_NATIVE=1 dataset "$big" "$files")
+		run_chload "$big_data"
+		row "chload run x$scale" "$secs" "$rows_loaded" "$parts" "$rss_mib" "$check"
+		growth=$(awk -v a="$chl_rss" -v b="$rss_mib" 'BEGIN { printf "%+.0f", (b - a) * 100 / a }')
+		echo "chload peak RSS: ${chl_rss} MiB at $rows rows, ${rss_mib} MiB at $big rows (x$scale): ${growth}%"
+	fi
+	echo "bench: chload ${chl_secs}s native ${nat_secs}s ratio $ratio peak_rss ${chl_rss}MiB native_sorted ${srt_secs}s ratio_sorted $ratio_sorted"
+else
+	echo "bench: chload skipped native ${nat_secs}s native_sorted ${srt_secs}s"
+fi
+
+if ((failed)); then
+	echo "bench: FAIL" >&2
+	exit 1
+fi

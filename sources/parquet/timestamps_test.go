@@ -1,0 +1,158 @@
+package parquet
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/schema"
+
+	"github.com/chload/chload/sources/sourcestest"
+)
+
+// TestTimestampKinds writes timestamp columns the Arrow writer cannot
+// produce (isAdjustedToUTC=false, legacy converted types, INT96 next to
+// INT64) with the low-level Parquet writer and reads them back.
+func TestTimestampKinds(t *testing.T) {
+	const (
+		base    = int64(1_700_000_000_123_456_789) // ns since the epoch
+		rows    = 100
+		nsInDay = int64(86_400_000_000_000)
+	)
+	ts := func(row int, per int64) int64 { return (base + int64(row)*3_600_000_000_007) / per }
+	tests := []struct {
+		name     string
+		node     func() (*schema.PrimitiveNode, error)
+		want     arrow.DataType
+		perNanos int64
+	}{
+		{"ms_local", func() (*schema.PrimitiveNode, error) {
+			return schema.NewPrimitiveNodeLogical("ms_local", parquet.Repetitions.Optional, schema.NewTimestampLogicalType(false, schema.TimeUnitMillis), parquet.Types.Int64, -1, -1)
+		}, &arrow.TimestampType{Unit: arrow.Millisecond}, 1_000_000},
+		{"us_local", func() (*schema.PrimitiveNode, error) {
+			return schema.NewPrimitiveNodeLogical("us_local", parquet.Repetitions.Optional, schema.NewTimestampLogicalType(false, schema.TimeUnitMicros), parquet.Types.Int64, -1, -1)
+		}, &arrow.TimestampType{Unit: arrow.Microsecond}, 1_000},
+		{"ns_local", func() (*schema.PrimitiveNode, error) {
+			return schema.NewPrimitiveNodeLogical("ns_local", parquet.Repetitions.Optional, schema.NewTimestampLogicalType(false, schema.TimeUnitNanos), parquet.Types.Int64, -1, -1)
+		}, &arrow.TimestampType{Unit: arrow.Nanosecond}, 1},
+		{"us_utc", func() (*schema.PrimitiveNode, error) {
+			return schema.NewPrimitiveNodeLogical("us_utc", parquet.Repetitions.Required, schema.NewTimestampLogicalType(true, schema.TimeUnitMicros), parquet.Types.Int64, -1, -1)
+		}, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, 1_000},
+		{"legacy_millis", func() (*schema.PrimitiveNode, error) {
+			return schema.NewPrimitiveNodeConverted("legacy_millis", parquet.Repetitions.Optional, parquet.Types.Int64, schema.ConvertedTypes.TimestampMillis, 0, 0, 0, -1)
+		}, &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, 1_000_000},
+		{"int96", func() (*schema.PrimitiveNode, error) {
+			return schema.NewInt96Node("int96", parquet.Repetitions.Optional, -1), nil
+		}, arrow.FixedWidthTypes.Timestamp_ns, 1},
+	}
+
+	fields := make(schema.FieldList, len(tests))
+	for i, tt := range tests {
+		n, err := tt.node()
+		if err != nil {
+			t.Fatalf("column %s: %v", tt.name, err)
+		}
+		fields[i] = n
+	}
+	root, err := schema.NewGroupNode("schema", parquet.Repetitions.Required, fields, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ts.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := file.NewParquetWriter(f, root)
+	for g := 0; g < 2; g++ { // two row groups
+		rg := w.AppendRowGroup()
+		for i, tt := range tests {
+			cw, err := rg.NextColumn()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var defs []int16
+			var i64 []int64
+			var i96 []parquet.Int96
+			for r := g * rows; r < (g+1)*rows; r++ {
+				if fields[i].RepetitionType() == parquet.Repetitions.Optional {
+					if r%5 == 2 {
+						defs = append(defs, 0)
+						continue
+					}
+					defs = append(defs, 1)
+				}
+				v := ts(r, tt.perNanos)
+				if tt.name == "int96" {
+					days, nanos := v/nsInDay, v%nsInDay
+					i96 = append(i96, parquet.NewInt96([3]uint32{uint32(nanos), uint32(nanos >> 32), uint32(2_440_588 + days)}))
+				} else {
+					i64 = append(i64, v)
+				}
+			}
+			switch cw := cw.(type) {
+			case *file.Int64ColumnChunkWriter:
+				_, err = cw.WriteBatch(i64, defs, nil)
+			case *file.Int96ColumnChunkWriter:
+				_, err = cw.WriteBatch(i96, defs, nil)
+			}
+			if err != nil {
+				t.Fatalf("write %s: %v", tt.name, err)
+			}
+			if err := cw.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := rg.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	src, err := New(Config{Paths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Allocator = mem
+	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tbl.Schema().Field(i).Type; !arrow.TypeEqual(got, tt.want) {
+				t.Fatalf("type %s, want %s", got, tt.want)
+			}
+			arr := column(t, mem, tbl, i)
+			defer arr.Release()
+			col := arr.(*array.Timestamp)
+			if col.Len() != 2*rows {
+				t.Fatalf("%d rows, want %d", col.Len(), 2*rows)
+			}
+			for r := 0; r < col.Len(); r++ {
+				optional := fields[i].RepetitionType() == parquet.Repetitions.Optional
+				if optional && r%5 == 2 {
+					if !col.IsNull(r) {
+						t.Fatalf("row %d is %v, want null", r, col.Value(r))
+					}
+					continue
+				}
+				if want := ts(r, tt.perNanos); int64(col.Value(r)) != want {
+					t.Fatalf("row %d is %d, want %d", r, col.Value(r), want)
+				}
+			}
+		})
+	}
+	sourcestest.Run(t, src)
+}

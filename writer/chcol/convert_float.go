@@ -1,0 +1,99 @@
+package chcol
+
+import (
+	"errors"
+	"math"
+	"strconv"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/decimal128"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// floatKernel converts into Float32 or Float64. Floats, decimals and text round to
+// the nearest D (Float64 -> Float32 rounds, but a finite value beyond the Float32
+// range is refused rather than turned into an infinity); integers must be exactly
+// representable.
+func floatKernel[D float](c *Converter) (kernelFunc, error) {
+	if arrow.TypeEqual(c.src, c.dst) {
+		return identity, nil
+	}
+	dst := c.dst
+	name := c.target.Base
+	var z D
+	bits := 64
+	if any(z) == any(float32(0)) {
+		bits = 32
+	}
+	inexact := func(src arrow.Array, i int) *ValueError {
+		return valueErr(src, i, "cannot be represented exactly as "+name, "make the column Float64, Int64 or a Decimal, or round it in a transform")
+	}
+	outOfRange := func(src arrow.Array, i int) *ValueError {
+		return valueErr(src, i, "is beyond the range of "+name, "make the column Float64")
+	}
+	switch c.src.ID() {
+	case arrow.FLOAT32, arrow.FLOAT64:
+		return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+			value := floatGetter(src)
+			return mapFixed(dst, src, mem, func(i int) (D, bool) {
+				f := value(i)
+				d := D(f)
+				return d, !math.IsInf(float64(d), 0) || math.IsInf(f, 0)
+			}, func(i int) *ValueError { return outOfRange(src, i) })
+		}, nil
+	case arrow.INT8:
+		return floatFromInts[int8, D](dst, inexact), nil
+	case arrow.INT16:
+		return floatFromInts[int16, D](dst, inexact), nil
+	case arrow.INT32:
+		return floatFromInts[int32, D](dst, inexact), nil
+	case arrow.INT64:
+		return floatFromInts[int64, D](dst, inexact), nil
+	case arrow.UINT8:
+		return floatFromInts[uint8, D](dst, inexact), nil
+	case arrow.UINT16:
+		return floatFromInts[uint16, D](dst, inexact), nil
+	case arrow.UINT32:
+		return floatFromInts[uint32, D](dst, inexact), nil
+	case arrow.UINT64:
+		return floatFromInts[uint64, D](dst, inexact), nil
+	case arrow.DECIMAL128:
+		scale := c.src.(*arrow.Decimal128Type).Scale
+		return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+			vals := fixedValues[decimal128.Num](src)
+			return mapFixed(dst, src, mem, func(i int) (D, bool) {
+				return D(vals[i].ToFloat64(scale)), true
+			}, nil)
+		}, nil
+	}
+	if isStringLike(c.src) {
+		return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+			get := stringGetter(src)
+			return mapFixed(dst, src, mem, func(i int) (D, bool) {
+				f, err := strconv.ParseFloat(get(i), bits)
+				return D(f), err == nil
+			}, func(i int) *ValueError {
+				if _, err := strconv.ParseFloat(get(i), bits); errors.Is(err, strconv.ErrRange) {
+					return outOfRange(src, i)
+				}
+				return valueErr(src, i, "is not a number, so it cannot go into "+name, "fix the data or parse it in a transform")
+			})
+		}, nil
+	}
+	return nil, errNoConversion
+}
+
+func floatFromInts[S integer, D float](dst arrow.DataType, inexact func(arrow.Array, int) *ValueError) kernelFunc {
+	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+		vals := fixedValues[S](src)
+		return mapFixed(dst, src, mem, func(i int) (D, bool) {
+			v := vals[i]
+			d := D(v)
+			back := float64(d)
+			if v < 0 {
+				return d, back >= -(1<<63) && int64(back) == int64(v)
+			}
+			return d, back < 1<<64 && uint64(back) == uint64(v)
+		}, func(i int) *ValueError { return inexact(src, i) })
+	}
+}

@@ -1,0 +1,179 @@
+package chcol
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+)
+
+// listKernel converts List or LargeList of a convertible element type into
+// Array(T), converting the elements with their own Converter. When the elements need
+// no change and the list type already is canonical, the source is returned as is.
+func listKernel(c *Converter, serverTZ string) (kernelFunc, error) {
+	var elemType arrow.DataType
+	switch s := c.src.(type) {
+	case *arrow.ListType:
+		elemType = s.Elem()
+	case *arrow.LargeListType:
+		elemType = s.Elem()
+	default:
+		return nil, errNoConversion
+	}
+	elem, err := NewConverter(c.target.Elem, serverTZ, elemType)
+	if err != nil {
+		return nil, fmt.Errorf("load elements of %s: %w", c.target, err)
+	}
+	dst := c.dst
+	same := arrow.TypeEqual(c.src, dst)
+	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+		list := src.(array.ListLike)
+		offsets, base, err := rebasedOffsets(list, mem)
+		if err != nil {
+			return nil, err
+		}
+		defer offsets.Release()
+		n := src.Len()
+		child := array.NewSlice(list.ListValues(), base, base+int64(offsetAt32(offsets, n)))
+		defer child.Release()
+		out, err := elem.Convert(child, mem)
+		if err != nil {
+			return nil, c.elementErr(err, list, base, "array position", c.target.Elem, func(t *Type) { t.Elem.Nullable = true })
+		}
+		defer out.Release()
+		if same && out == child {
+			src.Retain()
+			return src, nil
+		}
+		valid := validityOf(src, mem)
+		if valid != nil {
+			defer valid.Release()
+		}
+		d := array.NewData(dst, n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{out.Data()}, src.NullN(), 0)
+		defer d.Release()
+		return array.MakeFromData(d), nil
+	}, nil
+}
+
+// mapKernel converts an Arrow Map into Map(K, V), converting keys and values with
+// their own Converters.
+func mapKernel(c *Converter, serverTZ string) (kernelFunc, error) {
+	s, ok := c.src.(*arrow.MapType)
+	if !ok {
+		return nil, errNoConversion
+	}
+	keys, err := NewConverter(c.target.Key, serverTZ, s.KeyType())
+	if err != nil {
+		return nil, fmt.Errorf("load keys of %s: %w", c.target, err)
+	}
+	items, err := NewConverter(c.target.Value, serverTZ, s.ItemType())
+	if err != nil {
+		return nil, fmt.Errorf("load values of %s: %w", c.target, err)
+	}
+	dst := c.dst.(*arrow.MapType)
+	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+		m := src.(*array.Map)
+		offsets, base, err := rebasedOffsets(m, mem)
+		if err != nil {
+			return nil, err
+		}
+		defer offsets.Release()
+		n := src.Len()
+		end := base + int64(offsetAt32(offsets, n))
+		kSrc := array.NewSlice(m.Keys(), base, end)
+		defer kSrc.Release()
+		vSrc := array.NewSlice(m.Items(), base, end)
+		defer vSrc.Release()
+		kOut, err := keys.Convert(kSrc, mem)
+		if err != nil {
+			return nil, c.elementErr(err, m, base, "key of map entry", c.target.Key, nil)
+		}
+		defer kOut.Release()
+		vOut, err := items.Convert(vSrc, mem)
+		if err != nil {
+			return nil, c.elementErr(err, m, base, "value of map entry", c.target.Value, func(t *Type) { t.Value.Nullable = true })
+		}
+		defer vOut.Release()
+		entries := array.NewData(dst.Elem(), kOut.Len(), []*memory.Buffer{nil}, []arrow.ArrayData{kOut.Data(), vOut.Data()}, 0, 0)
+		defer entries.Release()
+		valid := validityOf(src, mem)
+		if valid != nil {
+			defer valid.Release()
+		}
+		d := array.NewData(dst, n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{entries}, src.NullN(), 0)
+		defer d.Release()
+		return array.MakeFromData(d), nil
+	}, nil
+}
+
+// rebasedOffsets returns the 32-bit offsets of list's rows starting at 0, and the
+// position in the child array where row 0 starts.
+func rebasedOffsets(list array.ListLike, mem memory.Allocator) (*memory.Buffer, int64, error) {
+	n := list.Len()
+	buf, out := newFixed[int32](mem, n+1)
+	if n == 0 {
+		return buf, 0, nil
+	}
+	base, _ := list.ValueOffsets(0)
+	for i := 0; i < n; i++ {
+		start, end := list.ValueOffsets(i)
+		if end-base > math.MaxInt32 {
+			buf.Release()
+			return nil, 0, fmt.Errorf("convert %s: more than 2^31 elements in one array; read smaller batches", list.DataType())
+		}
+		out[i] = int32(start - base)
+		out[i+1] = int32(end - base)
+	}
+	return buf, base, nil
+}
+
+func offsetAt32(buf *memory.Buffer, i int) int32 {
+	return arrow.Int32Traits.CastFromBytes(buf.Bytes())[i]
+}
+
+// elementErr turns the refusal of an element (at child row r relative to base) into
+// the refusal of the list row that holds it. nullable makes the type suggested for
+// NULL elements; nil means none can be suggested.
+func (c *Converter) elementErr(err error, list array.ListLike, base int64, what string, elemType *Type, nullable func(*Type)) error {
+	var ve *ValueError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	row, pos := 0, int64(ve.Row)
+	for i := 0; i < list.Len(); i++ {
+		start, end := list.ValueOffsets(i)
+		if pos+base >= start && pos+base < end {
+			row, pos = i, pos+base-start
+			break
+		}
+	}
+	out := &ValueError{Row: row, Value: ve.Value, Fix: ve.Fix}
+	where := fmt.Sprintf("at %s %d", what, pos+1)
+	if ve.Value == "NULL" && ve.Reason == "NULL into non-Nullable column "+elemType.String() {
+		out.Reason = fmt.Sprintf("NULL %s into non-Nullable %s", where, elemType)
+		out.Fix = "fill the value in the source"
+		if nullable != nil && elemType.Base != "Array" && elemType.Base != "Map" {
+			t := *c.target
+			if t.Elem != nil {
+				e := *t.Elem
+				t.Elem = &e
+			}
+			if t.Value != nil {
+				v := *t.Value
+				t.Value = &v
+			}
+			nullable(&t)
+			out.Fix = "make the column " + t.String() + " or fill the value in the source"
+		}
+		return out
+	}
+	out.Reason = where + " " + ve.Reason
+	if ve.Value == "NULL" {
+		out.Reason = "NULL " + where + " " + strings.TrimPrefix(ve.Reason, "NULL ")
+	}
+	return out
+}
