@@ -31,7 +31,7 @@ type Job struct {
 	// Name names the job in logs and summaries.
 	Name string `yaml:"name"`
 	// Source says where the rows come from; its keys belong to the connector.
-	Source SourceSpec `yaml:"-"`
+	Source SourceSpec `yaml:"source"`
 	// Target is the ClickHouse table the rows go to.
 	Target Target `yaml:"target"`
 	// Write tunes batching and concurrency.
@@ -63,6 +63,18 @@ func (s SourceSpec) Decoder() sources.Decoder {
 		}
 		return nil
 	}
+}
+
+// MarshalYAML prints the source section as written (after expansion).
+func (s SourceSpec) MarshalYAML() (any, error) {
+	var m yaml.MapSlice
+	if s.node == nil {
+		return m, nil
+	}
+	if err := yaml.NodeToValue(s.node, &m); err != nil {
+		return nil, err
+	}
+	return m, nil
 }
 
 // Target is the target section.
