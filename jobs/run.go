@@ -48,7 +48,9 @@ type Summary struct {
 type PartitionSummary struct {
 	Partition string `json:"partition"`
 	Rows      int64  `json:"rows"`
-	Batches   int    `json:"batches"`
+	// Bytes is the rows' size in memory, as converted for the target.
+	Bytes   int64 `json:"bytes"`
+	Batches int   `json:"batches"`
 }
 
 // Run loads the job's source into its table: every partition's rows in
@@ -106,7 +108,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		})
 	}
 	batcher := writer.NewBatcher(writer.BatcherParams{
-		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: int64(job.Write.MaxBufferBytes), Mem: sess.mem,
+		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: BufferBudget(job.Write.MaxBufferBytes), Mem: sess.mem,
 	}, func(b *writer.Batch) error {
 		if b.Forced {
 			log.Info("memory budget reached: flushing partition early", "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
@@ -143,7 +145,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	sum.Batches = int(progress.Batches.Load())
 	sum.PartsCreated = sum.Batches
 	for _, ps := range batcher.Partitions() {
-		sum.Partitions = append(sum.Partitions, PartitionSummary{Partition: ps.Partition, Rows: ps.Rows, Batches: ps.Batches})
+		sum.Partitions = append(sum.Partitions, PartitionSummary{Partition: ps.Partition, Rows: ps.Rows, Bytes: ps.Bytes, Batches: ps.Batches})
 	}
 	sum.Elapsed = time.Since(start)
 	if secs := sum.Elapsed.Seconds(); secs > 0 {
@@ -157,6 +159,15 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	return sum, nil
 }
+
+// BufferBudget is the share of write.max_buffer_bytes that buffered rows
+// may take: three quarters. The rest is for reading splits and for the
+// batches being sent.
+func BufferBudget(max ByteSize) int64 { return int64(max) / 4 * 3 }
+
+// MemoryLimit is the soft limit for the Go runtime that keeps the whole
+// process near write.max_buffer_bytes: seven eighths of it.
+func MemoryLimit(max ByteSize) int64 { return int64(max) / 8 * 7 }
 
 // recoverTo turns a panic in a pipeline goroutine into an error.
 func recoverTo(err *error) {

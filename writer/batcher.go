@@ -8,7 +8,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/compute"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/chload/chload/transform"
@@ -152,18 +151,11 @@ func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array)
 		}
 		sel[p] = append(sel[p], int32(i))
 	}
-	cctx := compute.WithAllocator(ctx, b.p.Mem)
 	for _, p := range order {
-		bld := array.NewInt32Builder(b.p.Mem)
-		bld.AppendValues(sel[p], nil)
-		idx := bld.NewArray()
-		bld.Release()
-		out, err := compute.Take(cctx, *compute.DefaultTakeOptions(), compute.NewDatum(rec), compute.NewDatum(idx))
-		idx.Release()
+		part, err := takeRecord(ctx, rec, sel[p], b.p.Mem)
 		if err != nil {
 			return fmt.Errorf("group rows by partition: %w", err)
 		}
-		part := out.(*compute.RecordDatum).Value
 		if err := b.add(ctx, int(p), part, recordBytes(part)); err != nil {
 			return err
 		}

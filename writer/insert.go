@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -48,19 +49,43 @@ func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
 	if err != nil {
 		return fmt.Errorf("sort batch %d of partition %s: %w", b.Seq, b.Partition, err)
 	}
+	if perm == nil {
+		perm = make([]uint32, b.Rows)
+		for i := range perm {
+			perm[i] = uint32(i)
+		}
+	}
 	op := fmt.Sprintf("insert batch %d of partition %s (%d rows)", b.Seq, b.Partition, b.Rows)
+	// The batch goes out as blocks of blockRows rows within one INSERT, so
+	// the client never holds a second copy of the whole batch. The server
+	// squashes them back into one block, so one part, because
+	// min_insert_block_size_rows is the batch's size and the byte threshold
+	// is off. The blocks are consecutive runs of the sorted order, so the
+	// squashed block is sorted too.
+	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		"min_insert_block_size_rows":  int(b.Rows),
+		"min_insert_block_size_bytes": 0,
+	}))
 	batch, err := w.conn.PrepareBatch(ctx, w.query)
 	if err != nil {
 		return &ServerError{Op: op, Err: err}
 	}
 	defer batch.Abort()
 	cols := make([]arrow.Array, len(b.Chunks))
-	for i, ic := range w.plan.Inserts {
-		for k, c := range b.Chunks {
-			cols[k] = c.Column(i)
+	for start := 0; start < len(perm); start += blockRows {
+		part := perm[start:min(start+blockRows, len(perm))]
+		for i, ic := range w.plan.Inserts {
+			for k, c := range b.Chunks {
+				cols[k] = c.Column(i)
+			}
+			if err := chcol.Append(batch.Column(i), ic.Column.Type, cols, part); err != nil {
+				return fmt.Errorf("%s: column %s: %w", op, ic.Column.Name, err)
+			}
 		}
-		if err := chcol.Append(batch.Column(i), ic.Column.Type, cols, perm); err != nil {
-			return fmt.Errorf("%s: column %s: %w", op, ic.Column.Name, err)
+		if start+blockRows < len(perm) {
+			if err := batch.Flush(); err != nil {
+				return &ServerError{Op: op, Err: err}
+			}
 		}
 	}
 	if err := batch.Send(); err != nil {
@@ -68,3 +93,6 @@ func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
 	}
 	return nil
 }
+
+// blockRows is the size of the blocks a batch is sent in.
+const blockRows = 65536

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/goccy/go-yaml"
@@ -34,6 +37,8 @@ type globalFlags struct {
 	logLevel  string
 	logFormat string
 	output    string
+	cpuProf   string
+	memProf   string
 }
 
 func execute(ctx context.Context, st *state) int {
@@ -53,6 +58,21 @@ func execute(ctx context.Context, st *state) int {
 	pf.StringArrayVar(&g.vars, "var", nil, "set a job-file variable, KEY=VALUE (wins over the environment; repeatable)")
 	pf.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.StringVar(&g.logFormat, "log-format", "text", "log format on stderr: text or json")
+	pf.StringVar(&g.cpuProf, "cpu-profile", "", "write a CPU profile to this file (for bug reports)")
+	pf.StringVar(&g.memProf, "mem-profile", "", "write a heap profile to this file at the end (for bug reports)")
+	_ = pf.MarkHidden("cpu-profile")
+	_ = pf.MarkHidden("mem-profile")
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if g.cpuProf == "" {
+			return nil
+		}
+		f, err := os.Create(g.cpuProf)
+		if err != nil {
+			return usageError{err}
+		}
+		return pprof.StartCPUProfile(f)
+	}
+	root.PersistentPostRun = func(c *cobra.Command, _ []string) { stopProfiles(g) }
 
 	load := func(path string) (*jobs.Job, *slog.Logger, error) {
 		log, err := newLogger(st.stderr, g.logLevel, g.logFormat)
@@ -138,6 +158,11 @@ func execute(ctx context.Context, st *state) int {
 			if err != nil {
 				return err
 			}
+			if _, set := st.lookup("GOMEMLIMIT"); !set {
+				// Keep the process within the job's memory budget.
+				prev := debug.SetMemoryLimit(jobs.MemoryLimit(job.Write.MaxBufferBytes))
+				defer debug.SetMemoryLimit(prev)
+			}
 			progress := &jobs.Progress{}
 			stopProgress := showProgress(c.Context(), st, log, progress)
 			sum, err := jobs.Run(c.Context(), job, jobs.RunParams{Logger: log, Progress: progress})
@@ -164,9 +189,23 @@ func execute(ctx context.Context, st *state) int {
 
 	err := root.ExecuteContext(ctx)
 	if err != nil {
+		stopProfiles(g)
 		fmt.Fprintf(st.stderr, "chload: %v\n", err)
 	}
 	return exitCode(err)
+}
+
+// stopProfiles ends the CPU profile and writes the heap profile, if asked.
+func stopProfiles(g globalFlags) {
+	if g.cpuProf != "" {
+		pprof.StopCPUProfile()
+	}
+	if g.memProf != "" {
+		if f, err := os.Create(g.memProf); err == nil {
+			_ = pprof.WriteHeapProfile(f)
+			f.Close()
+		}
+	}
 }
 
 func exactArgs(n int) cobra.PositionalArgs {

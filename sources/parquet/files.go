@@ -169,7 +169,8 @@ func readerProperties() *parquet.ReaderProperties {
 // normalizeManifest adjusts the Arrow types pqarrow inferred for m, whose
 // Parquet schema is descr, to what the source promises: dictionary types
 // become their value types, so the leaf readers decode dictionary-encoded
-// columns into plain arrays; and timestamps stored with
+// columns into plain arrays; large strings and binaries become String and
+// Binary; and timestamps stored with
 // isAdjustedToUTC=false get no time zone (pqarrow v15 marks every
 // timestamp UTC). Types of nested fields are rebuilt from their children.
 func normalizeManifest(m *pqarrow.SchemaManifest, descr *schema.Schema) {
@@ -202,6 +203,14 @@ func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema) {
 func leafType(t arrow.DataType, col *schema.Column) arrow.DataType {
 	if d, ok := t.(*arrow.DictionaryType); ok {
 		t = d.ValueType
+	}
+	// Large variants come from a stored Arrow schema (pandas writes
+	// large_string); one batch never needs 64-bit offsets.
+	switch t.ID() {
+	case arrow.LARGE_STRING:
+		return arrow.BinaryTypes.String
+	case arrow.LARGE_BINARY:
+		return arrow.BinaryTypes.Binary
 	}
 	ts, ok := t.(*arrow.TimestampType)
 	if !ok || (ts.TimeZone != "" && ts.TimeZone != "UTC") {

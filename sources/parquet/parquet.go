@@ -4,7 +4,12 @@
 //
 // Dictionary-encoded string and binary columns come out as plain String and
 // Binary arrays, also when the writer stored an Arrow schema that declares
-// them as dictionaries. INT96 timestamps come out as Timestamp(ns, UTC).
+// them as dictionaries; large strings and binaries come out as String and
+// Binary too. Timestamps keep their unit and have time zone "UTC" when
+// stored with isAdjustedToUTC=true (or as legacy TIMESTAMP_MILLIS/MICROS),
+// no zone otherwise; INT96 timestamps come out as Timestamp(ns, UTC).
+// Decimals come out as Decimal128 (Decimal256 beyond 38 digits), lists as
+// List.
 package parquet
 
 import (

@@ -43,6 +43,7 @@ func allTypes() *arrow.Schema {
 		{Name: "url", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "category", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, Nullable: true},
 		{Name: "blob", Type: arrow.BinaryTypes.Binary, Nullable: true},
+		{Name: "large", Type: arrow.BinaryTypes.LargeString, Nullable: true},
 		{Name: "hash", Type: &arrow.FixedSizeBinaryType{ByteWidth: 16}, Nullable: true},
 		{Name: "day", Type: arrow.FixedWidthTypes.Date32, Nullable: true},
 		{Name: "ts_ms", Type: &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}, Nullable: true},
@@ -120,6 +121,8 @@ func appendValue(fb array.Builder, name string, r int) {
 		} else {
 			fb.Append(fmt.Sprintf("https://example.com/%d/é", r))
 		}
+	case *array.LargeStringBuilder:
+		fb.Append(fmt.Sprintf("large %d", r))
 	case *array.BinaryDictionaryBuilder:
 		if err := fb.AppendString(fmt.Sprintf("cat-%d", r%3)); err != nil {
 			panic(err)
@@ -162,6 +165,8 @@ func expectedType(f arrow.Field, int96 bool) arrow.DataType {
 	switch t := f.Type.(type) {
 	case *arrow.DictionaryType:
 		return t.ValueType
+	case *arrow.LargeStringType:
+		return arrow.BinaryTypes.String
 	case *arrow.TimestampType:
 		if int96 && t.Unit == arrow.Nanosecond {
 			return arrow.FixedWidthTypes.Timestamp_ns
@@ -205,9 +210,22 @@ func column(t *testing.T, mem memory.Allocator, tbl arrow.Table, i int) arrow.Ar
 	return arr
 }
 
-// plainArray returns arr with a dictionary decoded to its values.
+// plainArray returns arr with a dictionary decoded to its values and a
+// large string array turned into a string array.
 func plainArray(t *testing.T, mem memory.Allocator, arr arrow.Array) arrow.Array {
 	t.Helper()
+	if l, ok := arr.(*array.LargeString); ok {
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		for i := 0; i < l.Len(); i++ {
+			if l.IsNull(i) {
+				b.AppendNull()
+			} else {
+				b.Append(l.Value(i))
+			}
+		}
+		return b.NewArray()
+	}
 	d, ok := arr.(*array.Dictionary)
 	if !ok {
 		arr.Retain()

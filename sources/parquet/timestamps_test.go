@@ -156,3 +156,70 @@ func TestTimestampKinds(t *testing.T) {
 	}
 	sourcestest.Run(t, src)
 }
+
+// TestNestedLocalTimestamps reads a list of isAdjustedToUTC=false
+// timestamps: the list's element type loses the zone like a plain column.
+func TestNestedLocalTimestamps(t *testing.T) {
+	elem, err := schema.NewPrimitiveNodeLogical("element", parquet.Repetitions.Optional, schema.NewTimestampLogicalType(false, schema.TimeUnitMicros), parquet.Types.Int64, -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := schema.NewGroupNode("list", parquet.Repetitions.Repeated, schema.FieldList{elem}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	col, err := schema.NewGroupNodeLogical("times", parquet.Repetitions.Optional, schema.FieldList{list}, schema.ListLogicalType{}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root, err := schema.NewGroupNode("schema", parquet.Repetitions.Required, schema.FieldList{col}, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "nested.parquet")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := file.NewParquetWriter(f, root)
+	rg := w.AppendRowGroup()
+	cw, err := rg.NextColumn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rows: [10, 11], null, [], [null, 12].
+	values := []int64{10, 11, 12}
+	defs := []int16{3, 3, 0, 1, 2, 3}
+	reps := []int16{0, 1, 0, 0, 0, 1}
+	if _, err := cw.(*file.Int64ColumnChunkWriter).WriteBatch(values, defs, reps); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []interface{ Close() error }{cw, rg, w} {
+		if err := c.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	src, err := New(Config{Paths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Allocator = mem
+	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	want := arrow.ListOf(&arrow.TimestampType{Unit: arrow.Microsecond})
+	if got := tbl.Schema().Field(0).Type; !arrow.TypeEqual(got, want) {
+		t.Fatalf("type %s, want %s", got, want)
+	}
+	arr := column(t, mem, tbl, 0)
+	defer arr.Release()
+	if got, wantS := arr.String(), "[[10 11] (null) [] [(null) 12]]"; got != wantS {
+		t.Errorf("values %s, want %s", got, wantS)
+	}
+	sourcestest.Run(t, src)
+}
