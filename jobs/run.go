@@ -89,7 +89,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		"partition_key", sess.table.PartitionKey, "sorting_key", sess.table.SortingKey)
 
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan *writer.Batch, job.Write.Concurrency)
+	batches := make(chan *writer.Batch) // unbuffered: at most Concurrency+1 batches out of the buffers
 	ins := writer.NewInserter(sess.conn, sess.plan, sess.mem)
 	for i := 0; i < job.Write.Concurrency; i++ {
 		g.Go(func() (err error) {
@@ -109,6 +109,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	batcher := writer.NewBatcher(writer.BatcherParams{
 		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: BufferBudget(job.Write.MaxBufferBytes), Mem: sess.mem,
+		InFlight: job.Write.Concurrency + 1,
 	}, func(b *writer.Batch) error {
 		if b.Forced {
 			log.Info("memory budget reached: flushing partition early", "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())

@@ -42,9 +42,15 @@ func (b *Batch) Release() {
 type BatcherParams struct {
 	// BatchRows is the most rows in one batch.
 	BatchRows int64
-	// MaxBufferBytes caps the bytes held across partitions; above it the
+	// MaxBufferBytes caps the bytes held across partitions, together with
+	// a reserve for the batches on their way to the server; above it the
 	// largest partition's rows are emitted early.
 	MaxBufferBytes int64
+	// InFlight is how many emitted batches may be alive at once (being
+	// sent, or waiting to be): the reserve is that many times the largest
+	// batch emitted so far. It depends only on the data, so batching stays
+	// deterministic. Optional, defaults to 0 (no reserve).
+	InFlight int
 	// Mem allocates the copies taken per partition. Optional, defaults to
 	// memory.DefaultAllocator.
 	Mem memory.Allocator
@@ -77,6 +83,8 @@ type Batcher struct {
 	index map[string]int
 	parts []*partBuffer
 	total int64
+	// largest is the biggest batch emitted so far, in bytes.
+	largest int64
 
 	key     []byte
 	prevKey []byte
@@ -193,7 +201,7 @@ func (b *Batcher) add(ctx context.Context, p int, rec arrow.Record, size int64) 
 		}
 		rec, n, size = tail, n-room, size-headSize
 	}
-	for b.total > b.p.MaxBufferBytes {
+	for b.total+b.reserve() > b.p.MaxBufferBytes {
 		largest := -1
 		for i, q := range b.parts {
 			if q.rows > 0 && (largest < 0 || q.bytes > b.parts[largest].bytes) {
@@ -210,6 +218,12 @@ func (b *Batcher) add(ctx context.Context, p int, rec arrow.Record, size int64) 
 	return ctx.Err()
 }
 
+// reserve is the memory kept for emitted batches still in flight, at most
+// half the budget.
+func (b *Batcher) reserve() int64 {
+	return min(int64(b.p.InFlight)*b.largest, b.p.MaxBufferBytes/2)
+}
+
 func (pb *partBuffer) push(rec arrow.Record, n, size int64) {
 	pb.chunks = append(pb.chunks, rec)
 	pb.rows += n
@@ -221,6 +235,7 @@ func (b *Batcher) flush(p int, forced bool) error {
 	batch := &Batch{Partition: pb.stats.Partition, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced}
 	pb.stats.Batches++
 	b.total -= pb.bytes
+	b.largest = max(b.largest, pb.bytes)
 	pb.chunks, pb.rows, pb.bytes = nil, 0, 0
 	return b.emit(batch)
 }

@@ -1,0 +1,241 @@
+package writer
+
+import (
+	"context"
+	"fmt"
+	"math/rand"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/transform"
+)
+
+// testRecords makes n records of size rows with columns (p Int32, v Int64),
+// p cycling over parts values in a shuffled order, v numbering the rows.
+func testRecords(mem memory.Allocator, n, size, parts int, seed int64) []arrow.Record {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "p", Type: arrow.PrimitiveTypes.Int32}, {Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	rng := rand.New(rand.NewSource(seed))
+	var out []arrow.Record
+	row := int64(0)
+	for r := 0; r < n; r++ {
+		b := array.NewRecordBuilder(mem, schema)
+		for i := 0; i < size; i++ {
+			b.Field(0).(*array.Int32Builder).Append(int32(rng.Intn(parts)))
+			b.Field(1).(*array.Int64Builder).Append(row)
+			row++
+		}
+		out = append(out, b.NewRecord())
+		b.Release()
+	}
+	return out
+}
+
+type batchSeen struct {
+	partition string
+	seq       int
+	rows      []int64
+	forced    bool
+}
+
+func runBatcher(t *testing.T, mem memory.Allocator, recs []arrow.Record, p BatcherParams) ([]batchSeen, []PartitionStats) {
+	t.Helper()
+	key, err := transform.ParseKey("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seen []batchSeen
+	p.Mem = mem
+	b := NewBatcher(p, func(b *Batch) error {
+		s := batchSeen{partition: b.Partition, seq: b.Seq, forced: b.Forced}
+		var n int64
+		for _, c := range b.Chunks {
+			s.rows = append(s.rows, c.Column(1).(*array.Int64).Int64Values()...)
+			n += c.NumRows()
+			for i := 0; i < int(c.NumRows()); i++ {
+				if got := fmt.Sprint(c.Column(0).(*array.Int32).Value(i)); got != b.Partition {
+					t.Errorf("batch of partition %s holds a row of partition %s", b.Partition, got)
+				}
+			}
+		}
+		if n != b.Rows {
+			t.Errorf("batch says %d rows, holds %d", b.Rows, n)
+		}
+		b.Release()
+		seen = append(seen, s)
+		return nil
+	})
+	for _, r := range recs {
+		keys, err := EvalKeys(key, r, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Add(context.Background(), r, keys); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			k.Release()
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return seen, b.Partitions()
+}
+
+func TestBatcherCutsFullBatchesOfOnePartitionDeterministically(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs := testRecords(mem, 20, 1000, 5, 1)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	p := BatcherParams{BatchRows: 700, MaxBufferBytes: 1 << 40}
+	a, stats := runBatcher(t, mem, recs, p)
+	b, _ := runBatcher(t, mem, recs, p)
+	if fmt.Sprint(a) != fmt.Sprint(b) {
+		t.Fatal("two runs over the same records gave different batches")
+	}
+	var total int64
+	perPart := map[string][]batchSeen{}
+	all := []int64{}
+	for _, s := range a {
+		perPart[s.partition] = append(perPart[s.partition], s)
+		all = append(all, s.rows...)
+	}
+	for _, st := range stats {
+		total += st.Rows
+		bs := perPart[st.Partition]
+		if want := int((st.Rows + 699) / 700); len(bs) != want || st.Batches != want {
+			t.Errorf("partition %s: %d rows in %d batches (stats %d), want %d", st.Partition, st.Rows, len(bs), st.Batches, want)
+		}
+		for i, s := range bs {
+			if s.seq != i || s.forced {
+				t.Errorf("partition %s batch %d: seq %d forced %v", st.Partition, i, s.seq, s.forced)
+			}
+			if i < len(bs)-1 && len(s.rows) != 700 {
+				t.Errorf("partition %s batch %d has %d rows, want 700", st.Partition, i, len(s.rows))
+			}
+			if !slices.IsSorted(s.rows) {
+				t.Errorf("partition %s batch %d: rows out of arrival order", st.Partition, i)
+			}
+		}
+	}
+	slices.Sort(all)
+	for i, v := range all {
+		if v != int64(i) {
+			t.Fatalf("row %d missing or duplicated (got %d)", i, v)
+		}
+	}
+	if total != 20_000 {
+		t.Fatalf("stats count %d rows", total)
+	}
+}
+
+func TestBatcherMemoryBudgetFlushesLargestEarly(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs := testRecords(mem, 10, 1000, 3, 2)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	seen, _ := runBatcher(t, mem, recs, BatcherParams{BatchRows: 1 << 30, MaxBufferBytes: 40_000})
+	forced, rows := 0, 0
+	for _, s := range seen {
+		if s.forced {
+			forced++
+		}
+		rows += len(s.rows)
+	}
+	if forced == 0 || rows != 10_000 {
+		t.Fatalf("forced %d batches, %d rows; want some forced and 10000 rows", forced, rows)
+	}
+}
+
+func TestSortPermutationMatchesReferenceSort(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "i", Type: arrow.PrimitiveTypes.Int64},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64},
+	}, nil)
+	rng := rand.New(rand.NewSource(3))
+	type row struct {
+		s    string
+		null bool
+		i    int64
+		f    float64
+	}
+	var rows []row
+	var chunks []arrow.Record
+	for c := 0; c < 3; c++ {
+		b := array.NewRecordBuilder(mem, schema)
+		for k := 0; k < 300; k++ {
+			r := row{s: string(rune('a' + rng.Intn(4))), null: rng.Intn(10) == 0, i: int64(rng.Intn(7) - 3), f: rng.NormFloat64()}
+			if r.null {
+				b.Field(0).AppendNull()
+			} else {
+				b.Field(0).(*array.StringBuilder).Append(r.s)
+			}
+			b.Field(1).(*array.Int64Builder).Append(r.i)
+			b.Field(2).(*array.Float64Builder).Append(r.f)
+			rows = append(rows, r)
+		}
+		chunks = append(chunks, b.NewRecord())
+		b.Release()
+	}
+	defer func() {
+		for _, c := range chunks {
+			c.Release()
+		}
+	}()
+	key, err := transform.ParseKey("s, i, f")
+	if err != nil {
+		t.Fatal(err)
+	}
+	perm, err := SortPermutation(chunks, key, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]uint32, len(rows))
+	for i := range want {
+		want[i] = uint32(i)
+	}
+	slices.SortStableFunc(want, func(a, b uint32) int {
+		x, y := rows[a], rows[b]
+		switch {
+		case x.null != y.null: // NULLs last
+			if x.null {
+				return 1
+			}
+			return -1
+		case !x.null && x.s != y.s:
+			if x.s < y.s {
+				return -1
+			}
+			return 1
+		case x.i != y.i:
+			if x.i < y.i {
+				return -1
+			}
+			return 1
+		case x.f != y.f:
+			if x.f < y.f {
+				return -1
+			}
+			return 1
+		}
+		return 0
+	})
+	if !slices.Equal(perm, want) {
+		t.Fatalf("permutation differs from the reference sort")
+	}
+}
