@@ -156,13 +156,32 @@ func validRows(chunks []arrow.Array, perm []uint32) []bool {
 	if !nulls {
 		return nil
 	}
+	if perm != nil {
+		starts := chunkStarts(chunks)
+		out := make([]bool, len(perm))
+		for i, p := range perm {
+			k := chunkOf(starts, int(p))
+			out[i] = chunks[k].IsValid(int(p) - starts[k])
+		}
+		return out
+	}
 	var flat []bool
 	for _, c := range chunks {
 		for i := 0; i < c.Len(); i++ {
 			flat = append(flat, c.IsValid(i))
 		}
 	}
-	return permute(flat, perm)
+	return flat
+}
+
+// chunkStarts returns each chunk's first row in the concatenation, and the
+// total as the last element.
+func chunkStarts(chunks []arrow.Array) []int {
+	starts := make([]int, len(chunks)+1)
+	for k, c := range chunks {
+		starts[k+1] = starts[k] + c.Len()
+	}
+	return starts
 }
 
 // permute returns flat reordered by perm (flat itself when perm is nil).
@@ -181,6 +200,21 @@ func permute[T any](flat []T, perm []uint32) []T {
 // the Arrow buffer when there is one chunk and no perm), or []*T for Nullable
 // columns.
 func fixedSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []bool) any {
+	if perm != nil && len(chunks) > 1 {
+		// Gather straight from the chunks: the cost follows len(perm), not
+		// the size of the whole batch.
+		vals := make([][]T, len(chunks))
+		for k, c := range chunks {
+			vals[k] = fixedValues[T](c)
+		}
+		starts := chunkStarts(chunks)
+		out := make([]T, len(perm))
+		for i, p := range perm {
+			k := chunkOf(starts, int(p))
+			out[i] = vals[k][int(p)-starts[k]]
+		}
+		return withNulls(t, out, valid)
+	}
 	var flat []T
 	if len(chunks) == 1 {
 		flat = fixedValues[T](chunks[0])
