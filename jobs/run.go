@@ -164,7 +164,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 // BufferBudget is the share of write.max_buffer_bytes that buffered rows
 // may take: three quarters. The rest is for reading splits and for the
 // batches being sent.
-func BufferBudget(max ByteSize) int64 { return int64(max) / 4 * 3 }
+func BufferBudget(max ByteSize) int64 { return int64(max) / 8 * 5 }
 
 // MemoryLimit is the soft limit for the Go runtime that keeps the whole
 // process near write.max_buffer_bytes: seven eighths of it.
