@@ -82,10 +82,10 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	plan := sess.plan.PartitionPlan()
 	batcher := writer.NewBatcher(writer.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
 		func(b *writer.Batch) error { b.Release(); return nil })
-	err = sess.readConverted(ctx, plan, job.Write.Readers, nil, func(c converted) error {
+	err = sess.readConverted(ctx, plan, job.Write.Readers, false, nil, func(c converted) error {
 		defer c.release()
 		rep.Rows += c.rec.NumRows()
-		return batcher.Add(ctx, c.rec, c.keys)
+		return batcher.Add(ctx, c.rec, c.keys, nil)
 	})
 	if err != nil {
 		return nil, err

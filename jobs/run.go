@@ -126,11 +126,12 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	g.Go(func() (err error) {
 		defer recoverTo(&err)
 		defer close(batches)
-		err = sess.readConverted(gctx, sess.plan, job.Write.Readers, progress, func(c converted) error {
+		sorted := len(sess.table.Sorting) > 0
+		err = sess.readConverted(gctx, sess.plan, job.Write.Readers, sorted, progress, func(c converted) error {
 			defer c.release()
 			sum.RowsRead += c.rec.NumRows()
 			progress.RowsRead.Add(c.rec.NumRows())
-			return batcher.Add(gctx, c.rec, c.keys)
+			return batcher.Add(gctx, c.rec, c.keys, c.order)
 		})
 		if err != nil {
 			batcher.Abort()

@@ -92,6 +92,8 @@ func (s *session) close() {
 type converted struct {
 	rec  arrow.Record
 	keys []arrow.Array
+	// order lists rec's rows sorted by the sorting key, when asked for.
+	order []uint32
 }
 
 func (c converted) release() {
@@ -105,7 +107,9 @@ func (c converted) release() {
 // evaluates the partition key on `workers` goroutines, and hands the results
 // to consume in split order and row order: the same source gives the same
 // sequence. consume owns each item. It runs on the calling goroutine.
-func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, progress *Progress, consume func(converted) error) error {
+// With sorted, each record also comes with its rows' order by the table's
+// sorting key, computed on the reading goroutines.
+func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	outs := make([]chan converted, len(s.splits))
@@ -127,7 +131,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 				errs <- err
 			}()
 			for i := w; i < len(s.splits); i += workers {
-				if err = s.readSplit(ctx, plan, cols, s.splits[i], outs[i]); err != nil {
+				if err = s.readSplit(ctx, plan, cols, sorted, s.splits[i], outs[i]); err != nil {
 					return
 				}
 				if progress != nil {
@@ -187,7 +191,7 @@ loop:
 	return parent.Err()
 }
 
-func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []string, sp sources.Split, out chan<- converted) error {
+func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []string, sorted bool, sp sources.Split, out chan<- converted) error {
 	defer close(out)
 	rr, err := s.src.Open(ctx, sp, cols)
 	if err != nil {
@@ -197,7 +201,7 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	var row int64
 	for rr.Next() {
 		rec := rr.Record()
-		item, err := s.convert(plan, rec, sp, row)
+		item, err := s.convert(plan, rec, sp, row, sorted)
 		if err != nil {
 			return err
 		}
@@ -215,7 +219,7 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	return nil
 }
 
-func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split, firstRow int64) (converted, error) {
+func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split, firstRow int64, sorted bool) (converted, error) {
 	out, err := plan.Convert(rec, s.mem)
 	if err != nil {
 		var ve *writer.ColumnValueError
@@ -229,5 +233,12 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 		out.Release()
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
-	return converted{rec: out, keys: keys}, nil
+	item := converted{rec: out, keys: keys}
+	if sorted {
+		if item.order, err = writer.SortPermutation([]arrow.Record{out}, plan.Table.Sorting, s.mem); err != nil {
+			item.release()
+			return converted{}, fmt.Errorf("%s: %w", sp, err)
+		}
+	}
+	return item, nil
 }

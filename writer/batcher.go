@@ -28,6 +28,9 @@ type Batch struct {
 	Rows, Bytes int64
 	// Forced says the memory budget cut the batch before it was full.
 	Forced bool
+	// SortedChunks says every chunk is already sorted by the sorting key,
+	// so the inserter merges them instead of sorting the whole batch.
+	SortedChunks bool
 }
 
 // Release frees the batch's records.
@@ -85,6 +88,8 @@ type Batcher struct {
 	total int64
 	// largest is the biggest batch emitted so far, in bytes.
 	largest int64
+	// sorted says records come with their sort order.
+	sorted bool
 
 	key     []byte
 	prevKey []byte
@@ -102,9 +107,13 @@ func NewBatcher(p BatcherParams, emit func(*Batch) error) *Batcher {
 }
 
 // Add takes rec's rows; keys are the partition key's values for rec (none
-// for an unpartitioned table). The Batcher retains what it keeps: the caller
-// still releases rec and keys.
-func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array) error {
+// for an unpartitioned table). order, when given, lists rec's rows sorted by
+// the table's sorting key (SortPermutation of rec alone): the Batcher then
+// keeps every chunk sorted, and the batches it emits say so
+// (Batch.SortedChunks), which lets the inserter merge instead of sort. Give
+// an order for every record or for none. The Batcher retains what it keeps:
+// the caller still releases rec and keys.
+func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array, order []uint32) error {
 	n := int(rec.NumRows())
 	if n == 0 {
 		return nil
@@ -144,22 +153,35 @@ func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array)
 			single = false
 		}
 	}
-	size := recordBytes(rec)
-	if single {
+	b.sorted = order != nil
+	if isIdentity(order) {
+		order = nil
+	}
+	if single && order == nil {
 		rec.Retain()
-		return b.add(ctx, first, rec, size)
+		return b.add(ctx, first, rec, recordBytes(rec))
 	}
-	// Several partitions: one compact copy per partition, in first-seen
-	// order within the record, so the source record is freed at once.
+	// One compact copy per partition, rows in sort order when known, so the
+	// source record is freed at once.
 	sel := map[int32][]int32{}
-	var order []int32
-	for i, p := range rowPart {
+	var parts []int32
+	visit := func(i int32) {
+		p := rowPart[i]
 		if _, ok := sel[p]; !ok {
-			order = append(order, p)
+			parts = append(parts, p)
 		}
-		sel[p] = append(sel[p], int32(i))
+		sel[p] = append(sel[p], i)
 	}
-	for _, p := range order {
+	if order == nil {
+		for i := range rowPart {
+			visit(int32(i))
+		}
+	} else {
+		for _, i := range order {
+			visit(int32(i))
+		}
+	}
+	for _, p := range parts {
 		part, err := takeRecord(ctx, rec, sel[p], b.p.Mem)
 		if err != nil {
 			return fmt.Errorf("group rows by partition: %w", err)
@@ -232,7 +254,7 @@ func (pb *partBuffer) push(rec arrow.Record, n, size int64) {
 
 func (b *Batcher) flush(p int, forced bool) error {
 	pb := b.parts[p]
-	batch := &Batch{Partition: pb.stats.Partition, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced}
+	batch := &Batch{Partition: pb.stats.Partition, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced, SortedChunks: b.sorted}
 	pb.stats.Batches++
 	b.total -= pb.bytes
 	b.largest = max(b.largest, pb.bytes)
@@ -271,6 +293,15 @@ func (b *Batcher) Partitions() []PartitionStats {
 		out[i] = pb.stats
 	}
 	return out
+}
+
+func isIdentity(order []uint32) bool {
+	for i, o := range order {
+		if o != uint32(i) {
+			return false
+		}
+	}
+	return true
 }
 
 // appendKey appends an unambiguous binary encoding of a[i] to buf.

@@ -45,7 +45,11 @@ func NewInserter(conn driver.Conn, plan *Plan, mem memory.Allocator) *Inserter {
 // It does not release b. Errors are *ServerError for the server's refusals
 // and broken connections.
 func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
-	perm, err := SortPermutation(b.Chunks, w.plan.Table.Sorting, w.mem)
+	order := SortPermutation
+	if b.SortedChunks {
+		order = MergePermutation
+	}
+	perm, err := order(b.Chunks, w.plan.Table.Sorting, w.mem)
 	if err != nil {
 		return fmt.Errorf("sort batch %d of partition %s: %w", b.Seq, b.Partition, err)
 	}

@@ -20,44 +20,10 @@ import (
 // sorted by exprs as ClickHouse sorts them (NULLs last), ties kept in
 // arrival order. nil means the rows are sent as they are (no sorting key).
 func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.Allocator) ([]uint32, error) {
-	if len(exprs) == 0 {
-		return nil, nil
+	keys, n, err := batchKeys(chunks, exprs, mem)
+	if err != nil || keys == nil {
+		return nil, err
 	}
-	var n int
-	for _, c := range chunks {
-		n += int(c.NumRows())
-	}
-	// Each key becomes one or two columns of order-preserving uint64s.
-	var keys [][]uint64
-	for _, e := range exprs {
-		vals := make([]arrow.Array, len(chunks))
-		for i, c := range chunks {
-			a, err := e.Eval(c, mem)
-			if err != nil {
-				for _, v := range vals[:i] {
-					v.Release()
-				}
-				return nil, fmt.Errorf("evaluate sorting key %s: %w", e, err)
-			}
-			vals[i] = a
-		}
-		ks, err := orderKeys(vals, n)
-		for _, v := range vals {
-			v.Release()
-		}
-		if err != nil {
-			return nil, fmt.Errorf("sorting key %s: %w", e, err)
-		}
-		keys = append(keys, ks...)
-	}
-	// Drop key columns that are constant: they cannot change the order.
-	live := keys[:0]
-	for _, k := range keys {
-		if !constant(k) {
-			live = append(live, k)
-		}
-	}
-	keys = live
 	perm := make([]uint32, n)
 	for i := range perm {
 		perm[i] = uint32(i)
@@ -78,18 +44,119 @@ func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.
 		})
 	default:
 		slices.SortFunc(perm, func(a, b uint32) int {
-			for _, k := range keys {
-				if k[a] != k[b] {
-					if k[a] < k[b] {
-						return -1
-					}
-					return 1
-				}
-			}
-			return int(a) - int(b)
+			return compareRows(keys, a, b)
 		})
 	}
 	return perm, nil
+}
+
+// MergePermutation is SortPermutation for chunks that are each sorted
+// already: it merges them, ties going to the earlier chunk, which gives
+// the same order as sorting their concatenation stably.
+func MergePermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.Allocator) ([]uint32, error) {
+	keys, n, err := batchKeys(chunks, exprs, mem)
+	if err != nil || keys == nil {
+		return nil, err
+	}
+	perm := make([]uint32, 0, n)
+	// A binary heap of cursors, one per chunk, ordered by their current row.
+	type cursor struct{ row, end uint32 }
+	var heap []cursor
+	start := uint32(0)
+	for _, c := range chunks {
+		end := start + uint32(c.NumRows())
+		if end > start {
+			heap = append(heap, cursor{start, end})
+		}
+		start = end
+	}
+	less := func(i, j int) bool { return compareRows(keys, heap[i].row, heap[j].row) < 0 }
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= len(heap) {
+				return
+			}
+			m := l
+			if r := l + 1; r < len(heap) && less(r, l) {
+				m = r
+			}
+			if !less(m, i) {
+				return
+			}
+			heap[i], heap[m] = heap[m], heap[i]
+			i = m
+		}
+	}
+	for i := len(heap)/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for len(heap) > 0 {
+		perm = append(perm, heap[0].row)
+		heap[0].row++
+		if heap[0].row == heap[0].end {
+			heap[0] = heap[len(heap)-1]
+			heap = heap[:len(heap)-1]
+		}
+		if len(heap) > 0 {
+			down(0)
+		}
+	}
+	return perm, nil
+}
+
+// compareRows orders rows a and b by keys, then by their number (so that
+// ties keep arrival order and the result is deterministic).
+func compareRows(keys [][]uint64, a, b uint32) int {
+	for _, k := range keys {
+		if k[a] != k[b] {
+			if k[a] < k[b] {
+				return -1
+			}
+			return 1
+		}
+	}
+	return int(a) - int(b)
+}
+
+// batchKeys evaluates exprs on every chunk and maps the values to
+// order-preserving uint64 columns over the concatenation, dropping constant
+// ones. nil keys mean there is no sorting key.
+func batchKeys(chunks []arrow.Record, exprs []*transform.Expr, mem memory.Allocator) ([][]uint64, int, error) {
+	var n int
+	for _, c := range chunks {
+		n += int(c.NumRows())
+	}
+	if len(exprs) == 0 {
+		return nil, n, nil
+	}
+	keys := [][]uint64{}
+	for _, e := range exprs {
+		vals := make([]arrow.Array, len(chunks))
+		for i, c := range chunks {
+			a, err := e.Eval(c, mem)
+			if err != nil {
+				for _, v := range vals[:i] {
+					v.Release()
+				}
+				return nil, 0, fmt.Errorf("evaluate sorting key %s: %w", e, err)
+			}
+			vals[i] = a
+		}
+		ks, err := orderKeys(vals, n)
+		for _, v := range vals {
+			v.Release()
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("sorting key %s: %w", e, err)
+		}
+		for _, k := range ks {
+			if n > 0 && !constant(k) {
+				keys = append(keys, k)
+			}
+		}
+	}
+	return keys, n, nil
 }
 
 func constant(k []uint64) bool {

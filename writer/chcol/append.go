@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unsafe"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
@@ -91,9 +92,7 @@ func goValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 		if t.Nullable && t.LowCardinality {
 			return dedupedStrings(chunks, perm, valid), nil
 		}
-		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) string {
-			return a.(*array.String).Value
-		}), nil
+		return withNulls(t, stringSlice(chunks, perm), valid), nil
 	case "FixedString":
 		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) string {
 			f := a.(*array.FixedSizeBinary)
@@ -157,11 +156,11 @@ func validRows(chunks []arrow.Array, perm []uint32) []bool {
 		return nil
 	}
 	if perm != nil {
-		starts := chunkStarts(chunks)
+		loc := newLocator(chunks)
 		out := make([]bool, len(perm))
 		for i, p := range perm {
-			k := chunkOf(starts, int(p))
-			out[i] = chunks[k].IsValid(int(p) - starts[k])
+			k := loc.find(int(p))
+			out[i] = chunks[k].IsValid(int(p) - loc.starts[k])
 		}
 		return out
 	}
@@ -207,11 +206,11 @@ func fixedSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []boo
 		for k, c := range chunks {
 			vals[k] = fixedValues[T](c)
 		}
-		starts := chunkStarts(chunks)
+		loc := newLocator(chunks)
 		out := make([]T, len(perm))
 		for i, p := range perm {
-			k := chunkOf(starts, int(p))
-			out[i] = vals[k][int(p)-starts[k]]
+			k := loc.find(int(p))
+			out[i] = vals[k][int(p)-loc.starts[k]]
 		}
 		return withNulls(t, out, valid)
 	}
@@ -251,30 +250,90 @@ func builtSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []boo
 		return withNulls(t, out, valid)
 	}
 	getters := make([]func(int) T, len(chunks))
-	starts := make([]int, len(chunks)+1)
 	for k, c := range chunks {
 		getters[k] = get(c)
-		starts[k+1] = starts[k] + c.Len()
 	}
+	loc := newLocator(chunks)
 	for i, p := range perm {
-		k := chunkOf(starts, int(p))
-		out[i] = getters[k](int(p) - starts[k])
+		k := loc.find(int(p))
+		out[i] = getters[k](int(p) - loc.starts[k])
 	}
 	return withNulls(t, out, valid)
 }
 
-// chunkOf finds the chunk holding row r given the chunks' start rows.
-func chunkOf(starts []int, r int) int {
-	lo, hi := 0, len(starts)-2
-	for lo < hi {
-		mid := (lo + hi + 1) / 2
-		if starts[mid] <= r {
-			lo = mid
-		} else {
-			hi = mid - 1
+// stringSlice gathers String values as Go strings that point into the
+// Arrow buffers (no copy): the hot path of every load, so it reads the
+// offsets and bytes directly instead of calling a getter per row.
+func stringSlice(chunks []arrow.Array, perm []uint32) []string {
+	offs := make([][]int32, len(chunks))
+	data := make([][]byte, len(chunks))
+	for k, c := range chunks {
+		a := c.(*array.String)
+		offs[k] = a.ValueOffsets()
+		if b := a.Data().Buffers()[2]; b != nil {
+			data[k] = b.Bytes()
 		}
 	}
-	return lo
+	view := func(k, i int) string {
+		s, e := offs[k][i], offs[k][i+1]
+		if s == e {
+			return ""
+		}
+		return unsafe.String(&data[k][s], int(e-s))
+	}
+	if perm == nil {
+		var out []string
+		for k, c := range chunks {
+			for i := 0; i < c.Len(); i++ {
+				out = append(out, view(k, i))
+			}
+		}
+		if out == nil {
+			out = []string{}
+		}
+		return out
+	}
+	out := make([]string, len(perm))
+	loc := newLocator(chunks)
+	for i, p := range perm {
+		k := loc.find(int(p))
+		out[i] = view(k, int(p)-loc.starts[k])
+	}
+	return out
+}
+
+// locator finds the chunk that holds a row of the concatenation in a
+// step or two: a table gives the chunk of every 1024th row, and a short scan
+// goes on from there.
+type locator struct {
+	starts []int   // first row of each chunk, and the total at the end
+	first  []int32 // chunk holding row b<<locShift
+}
+
+const locShift = 10
+
+func newLocator(chunks []arrow.Array) *locator {
+	starts := chunkStarts(chunks)
+	total := starts[len(starts)-1]
+	first := make([]int32, total>>locShift+1)
+	k := 0
+	for b := range first {
+		r := b << locShift
+		for k+1 < len(chunks) && starts[k+1] <= r {
+			k++
+		}
+		first[b] = int32(k)
+	}
+	return &locator{starts: starts, first: first}
+}
+
+// find returns the chunk holding row r (0 <= r < total).
+func (l *locator) find(r int) int {
+	k := int(l.first[r>>locShift])
+	for l.starts[k+1] <= r {
+		k++
+	}
+	return k
 }
 
 // withNulls returns vals for non-Nullable columns, and for Nullable ones a pointer
