@@ -82,7 +82,11 @@ cmd_install() {
 		"${sudo[@]}" apt-get update
 	fi
 	log "install: ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+	if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; then
+		# Stale package lists: refresh them once and try again.
+		"${sudo[@]}" apt-get update
+		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+	fi
 }
 
 # ---------- process helpers ----------
