@@ -167,6 +167,9 @@ func (b *ByteSize) UnmarshalYAML(unmarshal func(any) error) error {
 	return nil
 }
 
+// MarshalYAML prints the size with its unit.
+func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
+
 // String prints the size with a binary unit where it divides evenly.
 func (b ByteSize) String() string {
 	for _, u := range []struct {

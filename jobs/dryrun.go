@@ -111,8 +111,9 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 			CurrentParts: cur.Parts, CurrentRows: cur.Rows,
 		})
 	}
-	if rep.EstimatedBytes > rep.MaxBufferBytes {
-		rep.Notes = append(rep.Notes, fmt.Sprintf("the rows (about %d bytes) exceed write.max_buffer_bytes (%s): partitions may be flushed early, making more, smaller batches than shown", rep.EstimatedBytes, job.Write.MaxBufferBytes))
+	sortPartitions(rep.Partitions, func(p DryRunPartition) string { return p.Partition })
+	if rep.EstimatedBytes > BufferBudget(job.Write.MaxBufferBytes) {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("the rows (about %d bytes) exceed the share of write.max_buffer_bytes (%s) that buffers may take: partitions may be flushed early, making more, smaller batches than shown", rep.EstimatedBytes, job.Write.MaxBufferBytes))
 	}
 	if knownRows == 0 && rep.Rows > 0 {
 		rep.Notes = append(rep.Notes, "the source does not report sizes: estimated bytes are unknown")

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow/memory"
@@ -149,6 +151,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	for _, ps := range batcher.Partitions() {
 		sum.Partitions = append(sum.Partitions, PartitionSummary{Partition: ps.Partition, Rows: ps.Rows, Bytes: ps.Bytes, Batches: ps.Batches})
 	}
+	sortPartitions(sum.Partitions, func(p PartitionSummary) string { return p.Partition })
 	sum.Elapsed = time.Since(start)
 	if secs := sum.Elapsed.Seconds(); secs > 0 {
 		sum.RowsPerSecond = float64(sum.RowsWritten) / secs
@@ -170,6 +173,27 @@ func BufferBudget(max ByteSize) int64 { return int64(max) / 8 * 5 }
 // MemoryLimit is the soft limit for the Go runtime that keeps the whole
 // process near write.max_buffer_bytes: seven eighths of it.
 func MemoryLimit(max ByteSize) int64 { return int64(max) / 8 * 7 }
+
+// sortPartitions orders partitions by their text, numbers by value, for
+// reports people read.
+func sortPartitions[T any](ps []T, name func(T) string) {
+	slices.SortStableFunc(ps, func(a, b T) int {
+		x, y := name(a), name(b)
+		if len(x) != len(y) && isDigits(x) && isDigits(y) {
+			return len(x) - len(y)
+		}
+		return strings.Compare(x, y)
+	})
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
 
 // recoverTo turns a panic in a pipeline goroutine into an error.
 func recoverTo(err *error) {
