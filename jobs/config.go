@@ -20,7 +20,7 @@ import (
 const (
 	DefaultBatchRows      = 1_000_000
 	DefaultMaxBufferBytes = ByteSize(1 << 30)
-	DefaultConcurrency    = 2
+	DefaultConcurrency    = 2 // per node, the cap under auto
 	DefaultReaders        = 2
 )
 
@@ -81,8 +81,20 @@ func (s SourceSpec) MarshalYAML() (any, error) {
 type Target struct {
 	// ClickHouse says how to reach the server.
 	ClickHouse ClickHouse `yaml:"clickhouse"`
-	// Table is "database.table" (database defaults to "default").
+	// Table is "database.table" (database defaults to "default"): a
+	// MergeTree-family table, or a Distributed table, which chload resolves
+	// to its cluster and local table and never inserts through.
 	Table string `yaml:"table"`
+	// Cluster, with a local table, names the cluster (system.clusters)
+	// whose shards hold it. Optional.
+	Cluster string `yaml:"cluster"`
+	// ShardingKey, with Cluster, routes rows to shards as a Distributed
+	// table would. Optional, defaults to rand().
+	ShardingKey string `yaml:"sharding_key"`
+	// InternalReplication says whether a batch goes to one replica of its
+	// shard (true) or to every replica (false). Optional, defaults to true
+	// for Replicated* tables and false for others.
+	InternalReplication *bool `yaml:"internal_replication"`
 }
 
 // Database is the target table's database.
@@ -129,10 +141,51 @@ type Write struct {
 	// reached the largest partition buffer is flushed early. Optional,
 	// defaults to 1GiB.
 	MaxBufferBytes ByteSize `yaml:"max_buffer_bytes"`
-	// Concurrency is the number of inserts in flight. Optional, defaults to 2.
-	Concurrency int `yaml:"concurrency"`
+	// Concurrency is the number of concurrent inserts per node: "auto"
+	// derives it from each node's load (merges, queries, parts), a number
+	// fixes it. Optional, defaults to auto.
+	Concurrency Concurrency `yaml:"concurrency"`
+	// MaxConcurrency caps concurrent inserts over all nodes. Optional,
+	// defaults to twice the number of nodes written.
+	MaxConcurrency int `yaml:"max_concurrency"`
+	// NodeConcurrency caps concurrent inserts on one node under auto.
+	// Optional, defaults to 2.
+	NodeConcurrency int `yaml:"node_concurrency"`
 	// Readers is the number of splits read at once. Optional, defaults to 2.
 	Readers int `yaml:"readers"`
+}
+
+// Concurrency is "auto" (0) or a fixed number of concurrent inserts per
+// node.
+type Concurrency int
+
+// Auto says the concurrency follows each node's load.
+const Auto Concurrency = 0
+
+// UnmarshalYAML reads "auto" or a number.
+func (c *Concurrency) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err != nil {
+		return err
+	}
+	if strings.TrimSpace(s) == "auto" {
+		*c = Auto
+		return nil
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(s))
+	if err != nil || n < 1 {
+		return fmt.Errorf("concurrency %q: write auto or a number of inserts per node from 1", s)
+	}
+	*c = Concurrency(n)
+	return nil
+}
+
+// MarshalYAML prints auto or the number.
+func (c Concurrency) MarshalYAML() (any, error) {
+	if c == Auto {
+		return "auto", nil
+	}
+	return int(c), nil
 }
 
 // Secret is a string that never prints.
@@ -315,8 +368,8 @@ func (j *Job) applyDefaults(env func(string) (string, bool)) {
 	if w.MaxBufferBytes == 0 {
 		w.MaxBufferBytes = DefaultMaxBufferBytes
 	}
-	if w.Concurrency == 0 {
-		w.Concurrency = DefaultConcurrency
+	if w.NodeConcurrency == 0 {
+		w.NodeConcurrency = DefaultConcurrency
 	}
 	if w.Readers == 0 {
 		w.Readers = DefaultReaders
@@ -369,8 +422,17 @@ func (j *Job) Validate() error {
 	if w.MaxBufferBytes < 1<<20 {
 		bad("write.max_buffer_bytes", "must be at least 1MiB, got %s", w.MaxBufferBytes)
 	}
-	if w.Concurrency < 1 || w.Concurrency > 64 {
-		bad("write.concurrency", "must be 1..64, got %d", w.Concurrency)
+	if w.Concurrency < 0 || w.Concurrency > 64 {
+		bad("write.concurrency", "must be auto or 1..64, got %d", w.Concurrency)
+	}
+	if w.MaxConcurrency < 0 || w.MaxConcurrency > 256 {
+		bad("write.max_concurrency", "must be 1..256, got %d", w.MaxConcurrency)
+	}
+	if w.NodeConcurrency < 1 || w.NodeConcurrency > 64 {
+		bad("write.node_concurrency", "must be 1..64, got %d", w.NodeConcurrency)
+	}
+	if j.Target.ShardingKey != "" && j.Target.Cluster == "" {
+		bad("target.sharding_key", "needs target.cluster (a Distributed table brings its own)")
 	}
 	if w.Readers < 1 || w.Readers > 64 {
 		bad("write.readers", "must be 1..64, got %d", w.Readers)

@@ -39,7 +39,7 @@ func TestParseExampleJob(t *testing.T) {
 	if job.Target.ClickHouse.Password != "s3cret" || job.Target.ClickHouse.Password.String() != "******" {
 		t.Fatalf("password handling")
 	}
-	if job.Write.BatchRows != 1_000_000 || job.Write.MaxBufferBytes != DefaultMaxBufferBytes || job.Write.Concurrency != DefaultConcurrency {
+	if job.Write.BatchRows != 1_000_000 || job.Write.MaxBufferBytes != DefaultMaxBufferBytes || job.Write.Concurrency != Auto || job.Write.NodeConcurrency != DefaultConcurrency {
 		t.Fatalf("write %+v", job.Write)
 	}
 	var src struct {

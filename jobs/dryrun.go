@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer"
 )
 
@@ -32,11 +33,38 @@ type DryRunReport struct {
 	// would create.
 	Batches    int               `json:"batches"`
 	Partitions []DryRunPartition `json:"partitions"`
-	Notes      []string          `json:"notes,omitempty"`
+	// Cluster, Distributed and ShardingKey describe a cluster target.
+	Cluster     string `json:"cluster,omitempty"`
+	Distributed string `json:"distributed,omitempty"`
+	ShardingKey string `json:"sharding_key,omitempty"`
+	// Nodes is every node's load now and the inserts it would get.
+	Nodes []DryRunNode `json:"nodes"`
+	Notes []string     `json:"notes,omitempty"`
+}
+
+// DryRunNode is one node's current load as the load monitor sees it.
+type DryRunNode struct {
+	Addr    string `json:"addr"`
+	Shard   int    `json:"shard"`
+	Replica int    `json:"replica"`
+	// Limit is the concurrent inserts the node would get now (0: paused).
+	Limit       int    `json:"limit"`
+	Reason      string `json:"reason"`
+	Merges      int    `json:"merges"`
+	TableMerges int    `json:"table_merges"`
+	Queries     int    `json:"queries"`
+	Inserts     int    `json:"inserts"`
+	MaxParts    int    `json:"max_parts_in_partition"`
+	ReadOnly    bool   `json:"read_only"`
+	Error       string `json:"error,omitempty"`
 }
 
 // DryRunPartition is one partition of a dry run.
 type DryRunPartition struct {
+	// Shard is the shard_num on a cluster (0 on one node); Replica the
+	// node the batches would go to now.
+	Shard          int    `json:"shard,omitempty"`
+	Replica        string `json:"replica"`
 	Partition      string `json:"partition"`
 	Rows           int64  `json:"rows"`
 	EstimatedBytes int64  `json:"estimated_bytes"`
@@ -79,13 +107,17 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	// The batcher runs as in a real run, over the key columns only, so the
 	// batches counted are the batches the run makes (save early flushes by
 	// the memory budget, which depend on whole rows).
-	plan := sess.plan.PartitionPlan()
+	var extra []*transform.Expr
+	if sess.dest.ShardingKey != nil {
+		extra = append(extra, sess.dest.ShardingKey)
+	}
+	plan := sess.plan.PartitionPlan(extra...)
 	batcher := writer.NewBatcher(writer.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
 		func(b *writer.Batch) error { b.Release(); return nil })
 	err = sess.readConverted(ctx, plan, job.Write.Readers, false, nil, func(c converted) error {
 		defer c.release()
 		rep.Rows += c.rec.NumRows()
-		return batcher.Add(ctx, c.rec, c.keys, nil)
+		return batcher.Add(ctx, writer.Rows{Record: c.rec, Keys: c.keys, Shards: c.shards})
 	})
 	if err != nil {
 		return nil, err
@@ -93,25 +125,44 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	if err := batcher.Close(); err != nil {
 		return nil, err
 	}
-	current, err := writer.CurrentPartitions(ctx, sess.conn, sess.table)
-	if err != nil {
-		return nil, err
+	// What each shard holds now, read from its first replica that answers.
+	current := make([]map[string]writer.PartitionState, len(sess.shards))
+	conns := map[string]*writer.Node{}
+	for i := range sess.nodes {
+		conns[sess.nodes[i].Addr] = &sess.nodes[i]
+	}
+	for i, addrs := range sess.shards {
+		if current[i], err = writer.CurrentPartitions(ctx, conns[addrs[0]].Conn, sess.table); err != nil {
+			return nil, err
+		}
+	}
+	if t := sess.dest.Topology; t != nil {
+		rep.Cluster, rep.Distributed, rep.ShardingKey = t.Cluster, sess.dest.Distributed, shardingKeyText(sess.dest)
+	}
+	for _, l := range sess.monitor.Loads() {
+		n := DryRunNode{Addr: l.Addr, Shard: l.Shard, Replica: l.Replica, Limit: l.Limit, Reason: l.Reason,
+			Merges: l.Merges, TableMerges: l.TableMerges, Queries: l.Queries, Inserts: l.Inserts, MaxParts: l.MaxParts, ReadOnly: l.ReadOnly}
+		if l.Err != nil {
+			n.Error = l.Err.Error()
+		}
+		rep.Nodes = append(rep.Nodes, n)
 	}
 	perRow := 0.0
 	if knownRows > 0 {
 		perRow = float64(knownBytes) / float64(knownRows)
 	}
 	for _, ps := range batcher.Partitions() {
-		cur := current[ps.Partition]
+		cur := current[ps.Shard][ps.Partition]
+		replica, _ := sess.monitor.Choose(sess.shards[ps.Shard], nil)
 		est := int64(perRow * float64(ps.Rows))
 		rep.EstimatedBytes += est
 		rep.Batches += ps.Batches
 		rep.Partitions = append(rep.Partitions, DryRunPartition{
-			Partition: ps.Partition, Rows: ps.Rows, EstimatedBytes: est, Batches: ps.Batches,
+			Shard: sess.shardNum(ps.Shard), Replica: replica, Partition: ps.Partition, Rows: ps.Rows, EstimatedBytes: est, Batches: ps.Batches,
 			CurrentParts: cur.Parts, CurrentRows: cur.Rows,
 		})
 	}
-	sortPartitions(rep.Partitions, func(p DryRunPartition) string { return p.Partition })
+	sortPartitions(rep.Partitions, func(p DryRunPartition) string { return fmt.Sprintf("%04d/%s", p.Shard, p.Partition) })
 	if rep.EstimatedBytes > BufferBudget(job.Write.MaxBufferBytes) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the rows (about %d bytes) exceed the share of write.max_buffer_bytes (%s) that buffers may take: partitions may be flushed early, making more, smaller batches than shown", rep.EstimatedBytes, job.Write.MaxBufferBytes))
 	}

@@ -48,6 +48,8 @@ type Summary struct {
 
 // PartitionSummary is one partition's share of a run.
 type PartitionSummary struct {
+	// Shard is the partition's shard_num on a cluster (0 on one node).
+	Shard     int    `json:"shard,omitempty"`
 	Partition string `json:"partition"`
 	Rows      int64  `json:"rows"`
 	// Bytes is the rows' size in memory, as converted for the target.
@@ -91,19 +93,20 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		"partition_key", sess.table.PartitionKey, "sorting_key", sess.table.SortingKey)
 
 	g, gctx := errgroup.WithContext(ctx)
-	batches := make(chan *writer.Batch) // unbuffered: at most Concurrency+1 batches out of the buffers
-	ins := writer.NewInserter(sess.conn, sess.plan, sess.mem)
-	for i := 0; i < job.Write.Concurrency; i++ {
+	go sess.monitor.Run(gctx)
+	workers := sess.globalCap()
+	batches := make(chan *writer.Batch) // unbuffered: at most workers+1 batches out of the buffers
+	w := newShardWriter(sess)
+	for i := 0; i < workers; i++ {
 		g.Go(func() (err error) {
 			defer recoverTo(&err)
 			for b := range batches {
-				if err := ins.Insert(gctx, b); err != nil {
+				if err := w.write(gctx, b); err != nil {
 					b.Release()
 					return err
 				}
 				progress.RowsWritten.Add(b.Rows)
 				progress.Batches.Add(1)
-				log.Debug("batch inserted", "partition", b.Partition, "batch", b.Seq, "rows", b.Rows, "forced", b.Forced)
 				b.Release()
 			}
 			return nil
@@ -111,10 +114,10 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	batcher := writer.NewBatcher(writer.BatcherParams{
 		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: BufferBudget(job.Write.MaxBufferBytes), Mem: sess.mem,
-		InFlight: job.Write.Concurrency + 1,
+		InFlight: workers + 1,
 	}, func(b *writer.Batch) error {
 		if b.Forced {
-			log.Info("memory budget reached: flushing partition early", "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
+			log.Info("memory budget reached: flushing partition early", "shard", sess.shardNum(b.Shard), "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
 			sum.ForcedBatches++
 		}
 		select {
@@ -133,7 +136,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 			defer c.release()
 			sum.RowsRead += c.rec.NumRows()
 			progress.RowsRead.Add(c.rec.NumRows())
-			return batcher.Add(gctx, c.rec, c.keys, c.order)
+			return batcher.Add(gctx, writer.Rows{Record: c.rec, Keys: c.keys, Order: c.order, Shards: c.shards})
 		})
 		if err != nil {
 			batcher.Abort()
@@ -149,9 +152,9 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	sum.Batches = int(progress.Batches.Load())
 	sum.PartsCreated = sum.Batches
 	for _, ps := range batcher.Partitions() {
-		sum.Partitions = append(sum.Partitions, PartitionSummary{Partition: ps.Partition, Rows: ps.Rows, Bytes: ps.Bytes, Batches: ps.Batches})
+		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.shardNum(ps.Shard), Partition: ps.Partition, Rows: ps.Rows, Bytes: ps.Bytes, Batches: ps.Batches})
 	}
-	sortPartitions(sum.Partitions, func(p PartitionSummary) string { return p.Partition })
+	sortPartitions(sum.Partitions, func(p PartitionSummary) string { return fmt.Sprintf("%04d/%s", p.Shard, p.Partition) })
 	sum.Elapsed = time.Since(start)
 	if secs := sum.Elapsed.Seconds(); secs > 0 {
 		sum.RowsPerSecond = float64(sum.RowsWritten) / secs

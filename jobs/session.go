@@ -4,19 +4,24 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"runtime/debug"
+	"strings"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/chload/chload/sources"
+	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer"
 )
 
 // session is what a run and a dry run share: the open source, its splits,
-// the server, the target table and the plan that maps one onto the other.
+// the server, the destination (one table, or a cluster's local tables), the
+// plan that maps the source onto it, a connection to every node written and
+// the monitor of their load.
 type session struct {
 	job    *Job
 	log    *slog.Logger
@@ -24,10 +29,16 @@ type session struct {
 	src    sources.Source
 	schema *arrow.Schema
 	splits []sources.Split
-	conn   driver.Conn
+	conn   driver.Conn // the first host that answered
 	server writer.ServerInfo
+	dest   *writer.Destination
 	table  *writer.Table
 	plan   *writer.Plan
+	// nodes are the nodes written: the one host, or every replica that
+	// answered; shards lists, per shard index, its replicas' addresses.
+	nodes   []writer.Node
+	shards  [][]string
+	monitor *writer.LoadMonitor
 }
 
 func openSession(ctx context.Context, job *Job, log *slog.Logger, mem memory.Allocator) (*session, error) {
@@ -40,45 +51,145 @@ func openSession(ctx context.Context, job *Job, log *slog.Logger, mem memory.All
 		return nil, &ConfigError{Path: job.Path, Err: err}
 	}
 	s.src = src
-	if s.schema, err = src.Schema(ctx); err != nil {
-		s.close()
-		return nil, &SourceError{Err: err}
-	}
-	if s.splits, err = src.Splits(ctx); err != nil {
-		s.close()
-		return nil, &SourceError{Err: err}
-	}
-	ch := job.Target.ClickHouse
-	s.conn, err = writer.Connect(ctx, writer.ConnParams{
-		Addrs: ch.Hosts, User: ch.User, Password: string(ch.Password),
-		Compression: ch.Compression, DialTimeout: ch.DialTimeout,
-		MaxConns: job.Write.Concurrency + 2, Logger: log,
-	})
-	if err != nil {
-		s.close()
-		return nil, err
-	}
-	if s.server, err = writer.DetectServer(ctx, s.conn); err != nil {
-		s.close()
-		return nil, err
-	}
-	log.Info("connected", "server", s.server.Version, "timezone", s.server.Timezone, "hosts", ch.Hosts)
-	if s.table, err = writer.DescribeTable(ctx, s.conn, job.Target.Database(), job.Target.TableName()); err != nil {
-		s.close()
-		return nil, err
-	}
-	if s.table.Engine == "Distributed" {
-		s.close()
-		return nil, &writer.TargetError{Table: job.Target.Table, Problem: "is a Distributed table; chload never inserts through one", Fix: "name the shards' local table in target.table (cluster writes come with the cluster feature)"}
-	}
-	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns); err != nil {
+	if err := s.open(ctx); err != nil {
 		s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
+func (s *session) open(ctx context.Context) error {
+	job, log := s.job, s.log
+	var err error
+	if s.schema, err = s.src.Schema(ctx); err != nil {
+		return &SourceError{Err: err}
+	}
+	if s.splits, err = s.src.Splits(ctx); err != nil {
+		return &SourceError{Err: err}
+	}
+	ch := job.Target.ClickHouse
+	if s.conn, err = writer.Connect(ctx, s.connParams(ch.Hosts)); err != nil {
+		return err
+	}
+	if s.server, err = writer.DetectServer(ctx, s.conn); err != nil {
+		return err
+	}
+	log.Info("connected", "server", s.server.Version, "timezone", s.server.Timezone, "hosts", ch.Hosts)
+	s.dest, err = writer.ResolveDestination(ctx, s.conn, writer.DestinationParams{
+		Database: job.Target.Database(), Table: job.Target.TableName(), Cluster: job.Target.Cluster,
+		ShardingKey: job.Target.ShardingKey, InternalReplication: job.Target.InternalReplication,
+	})
+	if err != nil {
+		return err
+	}
+	s.table = s.dest.Table
+	if err := s.connectNodes(ctx); err != nil {
+		return err
+	}
+	var extra []*transform.Expr
+	if s.dest.ShardingKey != nil {
+		extra = append(extra, s.dest.ShardingKey)
+	}
+	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns, extra...); err != nil {
+		return err
+	}
+	s.monitor = writer.NewLoadMonitor(s.nodes, s.table.Database, s.table.Name, writer.LoadPolicy{
+		Fixed: int(job.Write.Concurrency), PerNodeCap: job.Write.NodeConcurrency, GlobalCap: s.globalCap(),
+	}, log)
+	if err := s.monitor.Poll(ctx); err != nil {
+		return err
+	}
+	return nil
+}
+
+// globalCap is the most inserts in flight over all nodes.
+func (s *session) globalCap() int {
+	if s.job.Write.MaxConcurrency > 0 {
+		return s.job.Write.MaxConcurrency
+	}
+	perNode := s.job.Write.NodeConcurrency
+	if s.job.Write.Concurrency != Auto {
+		perNode = int(s.job.Write.Concurrency)
+	}
+	writers := len(s.shards) // with internal replication one replica per shard writes at a time
+	if !s.dest.InternalReplication {
+		writers = len(s.nodes)
+	}
+	return max(1, perNode*writers)
+}
+
+func (s *session) connParams(addrs []string) writer.ConnParams {
+	ch := s.job.Target.ClickHouse
+	perNode := max(int(s.job.Write.Concurrency), s.job.Write.NodeConcurrency)
+	return writer.ConnParams{
+		Addrs: addrs, User: ch.User, Password: string(ch.Password),
+		Compression: ch.Compression, DialTimeout: ch.DialTimeout,
+		MaxConns: perNode + 2, Logger: s.log,
+	}
+}
+
+// connectNodes connects to every replica of every shard. A replica that does
+// not answer is left out (its shard is written through another); a shard
+// with no replica answering fails the run before anything is written.
+func (s *session) connectNodes(ctx context.Context) error {
+	topo := s.dest.Topology
+	if topo == nil {
+		addr := s.job.Target.ClickHouse.Hosts[0]
+		s.nodes = []writer.Node{{Addr: addr, Shard: 1, Replica: 1, Conn: s.conn}}
+		s.shards = [][]string{{addr}}
+		return nil
+	}
+	var down []string
+	for _, sh := range topo.Shards {
+		var up []string
+		var lastErr error
+		for _, r := range sh.Replicas {
+			conn, err := writer.Connect(ctx, s.connParams([]string{r.Addr}))
+			if err == nil {
+				_, err = writer.DescribeTable(ctx, conn, s.table.Database, s.table.Name)
+				if err != nil {
+					conn.Close()
+					return fmt.Errorf("shard %d replica %s: %w", sh.Num, r.Addr, err)
+				}
+			}
+			if err != nil {
+				s.log.Warn("replica does not answer: its shard is written through another replica", "shard", sh.Num, "replica", r.Addr, "error", err)
+				lastErr = err
+				continue
+			}
+			s.nodes = append(s.nodes, writer.Node{Addr: r.Addr, Shard: sh.Num, Replica: r.Num, Conn: conn})
+			up = append(up, r.Addr)
+		}
+		if len(up) == 0 {
+			down = append(down, fmt.Sprintf("shard %d (%s): %v", sh.Num, strings.Join(sh.Addrs(), ", "), lastErr))
+		}
+		s.shards = append(s.shards, up)
+	}
+	if len(down) > 0 {
+		return &writer.ServerError{Op: "connect to cluster " + topo.Cluster, Err: fmt.Errorf("no replica answers for %s; nothing was written", strings.Join(down, "; "))}
+	}
+	s.log.Info("cluster", "cluster", topo.Cluster, "shards", len(topo.Shards), "nodes", len(s.nodes),
+		"distributed", s.dest.Distributed, "local_table", s.table.Database+"."+s.table.Name,
+		"internal_replication", s.dest.InternalReplication, "sharding_key", shardingKeyText(s.dest))
+	return nil
+}
+
+func shardingKeyText(d *writer.Destination) string {
+	switch {
+	case d.Rand:
+		return "rand()"
+	case d.ShardingKey != nil:
+		return d.ShardingKey.String()
+	}
+	return ""
+}
+
 func (s *session) close() {
+	for _, n := range s.nodes {
+		if n.Conn != s.conn {
+			n.Conn.Close()
+		}
+	}
 	if s.conn != nil {
 		s.conn.Close()
 	}
@@ -94,6 +205,8 @@ type converted struct {
 	keys []arrow.Array
 	// order lists rec's rows sorted by the sorting key, when asked for.
 	order []uint32
+	// shards is each row's shard index, on a cluster.
+	shards []uint16
 }
 
 func (c converted) release() {
@@ -234,6 +347,12 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
 	item := converted{rec: out, keys: keys}
+	if s.dest.Topology != nil {
+		if item.shards, err = s.route(out, sp, firstRow); err != nil {
+			item.release()
+			return converted{}, err
+		}
+	}
 	if sorted {
 		if item.order, err = writer.SortPermutation([]arrow.Record{out}, plan.Table.Sorting, s.mem); err != nil {
 			item.release()
@@ -241,4 +360,48 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 		}
 	}
 	return item, nil
+}
+
+// route gives each row of a canonical record its shard: the sharding key's
+// value modulo the total weight, as ClickHouse computes it, or for rand() a
+// generator seeded by the split and row, so a rerun routes rows the same way.
+func (s *session) route(rec arrow.Record, sp sources.Split, firstRow int64) ([]uint16, error) {
+	topo := s.dest.Topology
+	n := int(rec.NumRows())
+	out := make([]uint16, n)
+	if s.dest.Rand {
+		seed := splitSeed(sp)
+		for i := range out {
+			out[i] = uint16(topo.ShardOf(splitmix64(seed + uint64(firstRow) + uint64(i))))
+		}
+		return out, nil
+	}
+	key, err := s.dest.ShardingKey.Eval(rec, s.mem)
+	if err != nil {
+		return nil, fmt.Errorf("%s: evaluate sharding key %s: %w", sp, s.dest.ShardingKey, err)
+	}
+	defer key.Release()
+	vals, err := transform.ShardKeyUint64(key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: sharding key %s: %w", sp, s.dest.ShardingKey, err)
+	}
+	for i, v := range vals {
+		out[i] = uint16(topo.ShardOf(v))
+	}
+	return out, nil
+}
+
+// splitSeed derives a generator seed from a split's identity.
+func splitSeed(sp sources.Split) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s\x00%d", sp.Path, sp.Index)
+	return h.Sum64() << 20
+}
+
+// splitmix64 is a fast, well-mixed hash of x.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
 }

@@ -80,11 +80,37 @@ func (e *Expr) Eval(rec arrow.Record, mem memory.Allocator) (arrow.Array, error)
 	if _, err := e.fn.result(e, types); err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", e, err)
 	}
-	out, err := e.fn.eval(e, in, mem)
+	var out arrow.Array
+	var err error
+	if e.fn.typed {
+		out, err = e.fn.evalTyped(e, in, columnTypes(e.args[:n], rec.Schema()), mem)
+	} else {
+		out, err = e.fn.eval(e, in, mem)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("evaluate %s: %w", e, err)
 	}
 	return out, nil
+}
+
+// columnTypes returns, for every argument that is a column reference, the
+// ClickHouse type its field names under ClickHouseTypeKey, else "".
+func columnTypes(args []*Expr, schema *arrow.Schema) []string {
+	out := make([]string, len(args))
+	for i, a := range args {
+		if a.kind != kindColumn {
+			continue
+		}
+		idx := schema.FieldIndices(a.name)
+		if len(idx) == 0 {
+			continue
+		}
+		md := schema.Field(idx[0]).Metadata
+		if k := md.FindKey(ClickHouseTypeKey); k >= 0 {
+			out[i] = md.Values()[k]
+		}
+	}
+	return out
 }
 
 // dataType returns the ClickHouse type of a literal in its Arrow form: the

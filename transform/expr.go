@@ -61,6 +61,13 @@ func (e *Expr) Column() (string, bool) {
 	return e.name, e.kind == kindColumn
 }
 
+// IsRand reports whether e is a call of rand(), with or without arguments.
+// ClickHouse draws a random number per row for such a sharding key; Eval of
+// rand() fails, so the writer assigns rows to shards itself.
+func (e *Expr) IsRand() bool {
+	return e.kind == kindCall && e.name == "rand"
+}
+
 // Columns returns the names of the columns e references, deduplicated, in
 // order of first appearance.
 func (e *Expr) Columns() []string {

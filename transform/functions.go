@@ -1,6 +1,7 @@
 package transform
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -21,6 +22,11 @@ type function struct {
 	check     func(args []*Expr) error
 	result    func(c *Expr, in []arrow.DataType) (arrow.DataType, error)
 	eval      func(c *Expr, in []arrow.Array, mem memory.Allocator) (arrow.Array, error)
+	// typed functions are evaluated by evalTyped instead of eval, which also
+	// gets the ClickHouse type named by ClickHouseTypeKey of every argument
+	// that is a column reference ("" for other arguments).
+	typed     bool
+	evalTyped func(c *Expr, in []arrow.Array, chTypes []string, mem memory.Allocator) (arrow.Array, error)
 }
 
 var functions = map[string]*function{}
@@ -56,6 +62,14 @@ func init() {
 	register(&function{
 		name: "intDiv", signature: "intDiv(x, N) with an integer literal N", values: 1,
 		check: checkIntDiv, result: intDivResult, eval: evalIntDiv,
+	})
+	register(&function{
+		name: "rand", signature: "rand() or rand(x) (computed by the writer)", values: 0,
+		check:  func([]*Expr) error { return nil },
+		result: constResult(arrow.PrimitiveTypes.Uint32),
+		eval: func(*Expr, []arrow.Array, memory.Allocator) (arrow.Array, error) {
+			return nil, errors.New("rand() is not evaluated here: the writer must assign its value to each row (see Expr.IsRand)")
+		},
 	})
 	register(&function{
 		name: "tuple", signature: "tuple(...)", values: -1,

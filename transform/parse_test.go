@@ -65,9 +65,14 @@ func TestParseErrors(t *testing.T) {
 		in, want string
 	}{
 		{"", "empty"},
-		{"foo(a)", "unsupported function foo (supported: intDiv"},
-		{"cityHash64(a)", "unsupported function cityHash64"},
-		{"a + 1", "unsupported function plus"},
+		{"foo(a)", "unsupported function foo (supported: abs(x), cityHash64(x, ...), intDiv"},
+		{"halfMD5(a)", "unsupported function halfMD5"},
+		{"a / 1", "unsupported function divide"},
+		{"cityHash64()", "want at least 1 argument"},
+		{"javaHash(a, b)", "javaHash takes exactly 1 argument"},
+		{"intHash64(a, b)", "want 1 argument"},
+		{"a % b % c % ", "parse expression"},
+		{"plus(a)", "want 2 argument(s)"},
 		{"intDiv(a, 0)", "division by zero"},
 		{"intDiv(a, b)", "must be an integer literal"},
 		{"intDiv(a, 1.5)", "must be an integer literal"},

@@ -19,6 +19,9 @@ type Batch struct {
 	// Partition is the partition key's value as ClickHouse prints it in
 	// system.parts.partition ("tuple()" for an unpartitioned table).
 	Partition string
+	// Shard is the index of the batch's shard in the topology (0 on a
+	// single node).
+	Shard int
 	// Seq numbers the batches of a partition from 0, in the order they were
 	// cut; the same source gives the same numbers.
 	Seq int
@@ -63,6 +66,9 @@ type BatcherParams struct {
 type PartitionStats struct {
 	// Partition is the key value as ClickHouse prints it.
 	Partition string
+	// Shard is the index of the partition's shard in the topology (0 on a
+	// single node).
+	Shard int
 	// Rows and Bytes count every row the partition received.
 	Rows, Bytes int64
 	// Batches counts the batches emitted for it.
@@ -106,14 +112,28 @@ func NewBatcher(p BatcherParams, emit func(*Batch) error) *Batcher {
 	return &Batcher{p: p, emit: emit, index: map[string]int{}}
 }
 
-// Add takes rec's rows; keys are the partition key's values for rec (none
-// for an unpartitioned table). order, when given, lists rec's rows sorted by
-// the table's sorting key (SortPermutation of rec alone): the Batcher then
-// keeps every chunk sorted, and the batches it emits say so
-// (Batch.SortedChunks), which lets the inserter merge instead of sort. Give
-// an order for every record or for none. The Batcher retains what it keeps:
-// the caller still releases rec and keys.
-func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array, order []uint32) error {
+// Rows is one canonical record and what routes its rows.
+type Rows struct {
+	// Record holds the rows.
+	Record arrow.Record
+	// Keys are the partition key's values (none for an unpartitioned
+	// table).
+	Keys []arrow.Array
+	// Order, when given, lists the rows sorted by the table's sorting key
+	// (SortPermutation of Record alone): the Batcher then keeps every chunk
+	// sorted, and its batches say so (Batch.SortedChunks), which lets the
+	// inserter merge instead of sort. Give an order for every record or for
+	// none.
+	Order []uint32
+	// Shards, when given, is each row's shard (an index into the
+	// topology's shards): batches are then per shard and partition.
+	Shards []uint16
+}
+
+// Add takes r's rows. The Batcher retains what it keeps: the caller still
+// releases the record and keys.
+func (b *Batcher) Add(ctx context.Context, r Rows) error {
+	rec, keys, order := r.Record, r.Keys, r.Order
 	n := int(rec.NumRows())
 	if n == 0 {
 		return nil
@@ -128,6 +148,9 @@ func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array,
 	prev := int32(-1)
 	for i := 0; i < n; i++ {
 		b.key = b.key[:0]
+		if r.Shards != nil {
+			b.key = append(b.key, byte(r.Shards[i]), byte(r.Shards[i]>>8))
+		}
 		for _, k := range keys {
 			var err error
 			if b.key, err = appendKey(b.key, k, i); err != nil {
@@ -142,7 +165,11 @@ func (b *Batcher) Add(ctx context.Context, rec arrow.Record, keys []arrow.Array,
 		if !ok {
 			idx = len(b.parts)
 			b.index[string(b.key)] = idx
-			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: transform.PartitionText(keys, i)}})
+			ps := PartitionStats{Partition: transform.PartitionText(keys, i)}
+			if r.Shards != nil {
+				ps.Shard = int(r.Shards[i])
+			}
+			b.parts = append(b.parts, &partBuffer{stats: ps})
 		}
 		rowPart[i] = int32(idx)
 		prev = int32(idx)
@@ -254,7 +281,7 @@ func (pb *partBuffer) push(rec arrow.Record, n, size int64) {
 
 func (b *Batcher) flush(p int, forced bool) error {
 	pb := b.parts[p]
-	batch := &Batch{Partition: pb.stats.Partition, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced, SortedChunks: b.sorted}
+	batch := &Batch{Partition: pb.stats.Partition, Shard: pb.stats.Shard, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced, SortedChunks: b.sorted}
 	pb.stats.Batches++
 	b.total -= pb.bytes
 	b.largest = max(b.largest, pb.bytes)

@@ -73,7 +73,7 @@ func runBatcher(t *testing.T, mem memory.Allocator, recs []arrow.Record, p Batch
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Add(context.Background(), r, keys, nil); err != nil {
+		if err := b.Add(context.Background(), Rows{Record: r, Keys: keys}); err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range keys {

@@ -51,9 +51,11 @@ type InsertColumn struct {
 	srcIdx int // index in the record Convert receives
 }
 
-// NewPlan matches the source schema to the table by column name. All
+// NewPlan matches the source schema to the table by column name. extraKeys
+// are further expressions chload evaluates on every row (the sharding key):
+// their columns are treated like the partition and sorting keys'. All
 // problems are reported at once in one *TargetError.
-func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra bool) (*Plan, error) {
+func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra bool, extraKeys ...*transform.Expr) (*Plan, error) {
 	p := &Plan{Table: table, Server: server}
 	var problems []string
 	fromSource := map[string]bool{}
@@ -84,7 +86,8 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 	}
 	// Key columns the source lacks: computed from their DEFAULT when chload
 	// can evaluate it, otherwise an error.
-	needed := keyColumns(table)
+	keys := append(append(append([]*transform.Expr{}, table.Partition...), table.Sorting...), extraKeys...)
+	needed := keyColumns(keys)
 	for _, name := range needed {
 		if fromSource[name] {
 			continue
@@ -148,7 +151,7 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 		}
 	}
 	// Keys must evaluate on the canonical schema.
-	for _, e := range append(append([]*transform.Expr{}, table.Partition...), table.Sorting...) {
+	for _, e := range keys {
 		if _, err := e.ResultType(p.Schema); err != nil {
 			return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("key %s: %v", e, err), Fix: "this key expression is not supported yet"}
 		}
@@ -156,11 +159,11 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 	return p, nil
 }
 
-// keyColumns lists the columns the partition and sorting keys read.
-func keyColumns(t *Table) []string {
+// keyColumns lists the columns the key expressions read.
+func keyColumns(keys []*transform.Expr) []string {
 	seen := map[string]bool{}
 	var out []string
-	for _, e := range append(append([]*transform.Expr{}, t.Partition...), t.Sorting...) {
+	for _, e := range keys {
 		for _, c := range e.Columns() {
 			if !seen[c] {
 				seen[c] = true
@@ -176,11 +179,12 @@ func keyColumns(t *Table) []string {
 // expects them.
 func (p *Plan) SourceColumns() []string { return p.sourceCols }
 
-// PartitionPlan returns a plan restricted to what the partition key needs,
-// for a dry run that reads only those columns.
-func (p *Plan) PartitionPlan() *Plan {
+// PartitionPlan returns a plan restricted to what the partition key (and
+// the extra expressions, such as the sharding key) need, for a dry run that
+// reads only those columns.
+func (p *Plan) PartitionPlan(extra ...*transform.Expr) *Plan {
 	need := map[string]bool{}
-	for _, e := range p.Table.Partition {
+	for _, e := range append(append([]*transform.Expr{}, p.Table.Partition...), extra...) {
 		for _, c := range e.Columns() {
 			need[c] = true
 		}

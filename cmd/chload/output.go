@@ -23,17 +23,42 @@ func printDryRun(w io.Writer, r *jobs.DryRunReport) {
 	if len(r.Ignored) > 0 {
 		fmt.Fprintf(w, "source columns ignored: %s\n", strings.Join(r.Ignored, ", "))
 	}
+	if r.Cluster != "" {
+		fmt.Fprintf(w, "cluster: %s, sharding key: %s", r.Cluster, r.ShardingKey)
+		if r.Distributed != "" {
+			fmt.Fprintf(w, " (from Distributed table %s; rows go straight to the shards' local tables)", r.Distributed)
+		}
+		fmt.Fprintln(w)
+	}
 	fmt.Fprintf(w, "splits: %d, rows: %d, estimated bytes: %s, batch_rows: %d\n\n", r.Splits, r.Rows, humanBytes(r.EstimatedBytes), r.BatchRows)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "partition\trows\test. bytes\tbatches (new parts)\tcurrent parts\tcurrent rows\t")
+	fmt.Fprintln(tw, "shard\treplica\tpartition\trows\test. bytes\tbatches (new parts)\tcurrent parts\tcurrent rows\t")
 	for _, p := range r.Partitions {
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d\t%d\t\n", p.Partition, p.Rows, humanBytes(p.EstimatedBytes), p.Batches, p.CurrentParts, p.CurrentRows)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d\t%d\t%d\t\n", shardText(p.Shard), p.Replica, p.Partition, p.Rows, humanBytes(p.EstimatedBytes), p.Batches, p.CurrentParts, p.CurrentRows)
 	}
-	fmt.Fprintf(tw, "total\t%d\t%s\t%d\t\t\t\n", r.Rows, humanBytes(r.EstimatedBytes), r.Batches)
+	fmt.Fprintf(tw, "total\t\t\t%d\t%s\t%d\t\t\t\n", r.Rows, humanBytes(r.EstimatedBytes), r.Batches)
+	tw.Flush()
+	fmt.Fprintln(w, "\nnodes (load now, and the concurrent inserts each would get):")
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "node\tshard\treplica\tinserts allowed\tmerges (table)\tqueries\tmax parts/partition\twhy\t")
+	for _, n := range r.Nodes {
+		why := n.Reason
+		if n.Error != "" {
+			why = "down: " + n.Error
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d (%d)\t%d\t%d\t%s\t\n", n.Addr, n.Shard, n.Replica, n.Limit, n.Merges, n.TableMerges, n.Queries, n.MaxParts, why)
+	}
 	tw.Flush()
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
 	}
+}
+
+func shardText(n int) string {
+	if n == 0 {
+		return "-"
+	}
+	return fmt.Sprint(n)
 }
 
 func orNone(s string) string {
@@ -82,9 +107,9 @@ func printSummary(w io.Writer, s *jobs.Summary, err error) {
 	fmt.Fprintf(w, "\nelapsed %s, %.0f rows/s\n", s.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
 	if len(s.Partitions) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "partition\trows\tbatches\t")
+		fmt.Fprintln(tw, "shard\tpartition\trows\tbatches\t")
 		for _, p := range s.Partitions {
-			fmt.Fprintf(tw, "%s\t%d\t%d\t\n", p.Partition, p.Rows, p.Batches)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", shardText(p.Shard), p.Partition, p.Rows, p.Batches)
 		}
 		tw.Flush()
 	}

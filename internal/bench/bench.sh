@@ -10,6 +10,11 @@
 #   native source   clickhouse-client INSERT ... FORMAT Native, rows in source order
 #   native sorted   the same rows pre-sorted by (month, event_type, user_id, event_time)
 #
+# With BENCH_CLUSTER=1 the cluster section follows (internal/bench/cluster.sh
+# tells what it runs and checks, and its own settings): the same rows into a
+# Distributed table over a sharded, replicated cluster, chload against
+# clickhouse-client's Distributed insert, summed up in a `bench-cluster:` line.
+#
 # Environment (all optional):
 #   BENCH_ROWS          rows (default 5000000; -rows N overrides)
 #   BENCH_SCALE         when > 1, also load BENCH_SCALE x rows with chload and
@@ -17,6 +22,9 @@
 #   BENCH_FILES         Parquet files (default 8)
 #   BENCH_ROW_GROUP_ROWS rows per row group (default 250000)
 #   BENCH_BASELINE_ONLY=1  skip the chload runs (exit 0 without bin/chload)
+#   BENCH_CLUSTER=1     also run the cluster section (needs the cluster:
+#                       bash internal/testenv/chenv.sh start cluster)
+#   BENCH_SINGLE=0      skip the single-node section (with BENCH_CLUSTER=1)
 #   CHLOAD              chload binary (default bin/chload)
 #   CHLOAD_BENCH_DIR    data cache (default /tmp/chload-bench); data is keyed by
 #                       generator version and parameters and reused
@@ -49,6 +57,8 @@ rg_rows=${BENCH_ROW_GROUP_ROWS:-250000}
 months=6
 seed=1
 baseline_only=${BENCH_BASELINE_ONLY:-0}
+single=${BENCH_SINGLE:-1}
+cluster=${BENCH_CLUSTER:-0}
 chload=${CHLOAD:-$root/bin/chload}
 cache=${CHLOAD_BENCH_DIR:-/tmp/chload-bench}
 export CH_HOST=${CH_HOST:-127.0.0.1}
@@ -75,8 +85,15 @@ die() {
 	exit 1
 }
 
-if ! server_version=$(ch "SELECT version()" 2>&1); then
+if [[ $single != 0 ]] && ! server_version=$(ch "SELECT version()" 2>&1); then
 	die "clickhouse at $CH_HOST:$CH_PORT does not answer ($server_version); start it with: bash internal/testenv/chenv.sh start single"
+fi
+if [[ $single == 0 && $cluster != 1 ]]; then
+	die "BENCH_SINGLE=0 leaves nothing to run without BENCH_CLUSTER=1"
+fi
+if [[ $cluster == 1 ]]; then
+	# shellcheck source=internal/bench/cluster.sh
+	source "$root/internal/bench/cluster.sh"
 fi
 
 mkdir -p "$cache/bin" "$cache/run"
@@ -205,67 +222,73 @@ row() { # label secs rows parts rss check
 
 data=$(dataset "$rows" "$files")
 
-# (b) native, source order.
-run_native "$data/source.native" "source order"
-nat_secs=$secs nat_rows=$rows_loaded nat_parts=$parts nat_check=$check
+if [[ $single != 0 ]]; then
+	# (b) native, source order.
+	run_native "$data/source.native" "source order"
+	nat_secs=$secs nat_rows=$rows_loaded nat_parts=$parts nat_check=$check
 
-# (c) native, pre-sorted; the sorted file is made once from the loaded table.
-if [[ ! -e $data/sorted.ok ]]; then
-	log "writing the sorted Native file"
-	"${client[@]}" --max_block_size=1048576 --query "SELECT * FROM bench.events_native
-		ORDER BY toYYYYMM(event_date), event_type, user_id, event_time FORMAT Native" >"$data/sorted.native.tmp" ||
-		die "write sorted native file"
-	mv "$data/sorted.native.tmp" "$data/sorted.native"
-	touch "$data/sorted.ok"
-fi
-run_native "$data/sorted.native" "sorted"
-srt_secs=$secs srt_rows=$rows_loaded srt_parts=$parts srt_check=$check
-
-# (a) chload.
-have_chload=1
-if [[ $baseline_only == 1 ]]; then
-	have_chload=0
-elif [[ ! -x $chload ]]; then
-	echo "bench: FAIL: $chload is missing; build it first (or BENCH_BASELINE_ONLY=1)" >&2
-	have_chload=0
-	failed=1
-else
-	run_chload "$data"
-	chl_secs=$secs chl_rss=$rss_mib chl_rows=$rows_loaded chl_parts=$parts chl_check=$check
-fi
-
-echo
-echo "bench: $rows rows in $files Parquet files ($rg_rows-row groups, $months months, seed $seed), data $data"
-echo "bench: server $CH_HOST:$CH_PORT ClickHouse $server_version; tables MergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (event_type, user_id, event_time), merges stopped"
-echo
-# shellcheck disable=SC2059
-printf "$row_format" "run" "time_s" "rows" "parts" "peak_rss_MiB" "check"
-if [[ $have_chload == 1 ]]; then
-	row "chload run" "$chl_secs" "$chl_rows" "$chl_parts" "$chl_rss" "$chl_check"
-else
-	printf '%-34s %8s\n' "chload run" "skipped"
-fi
-row "native, source order" "$nat_secs" "$nat_rows" "$nat_parts" "-" "$nat_check"
-row "native, sorted (month, key)" "$srt_secs" "$srt_rows" "$srt_parts" "-" "$srt_check"
-echo
-
-if [[ $have_chload == 1 ]]; then
-	ratio=$(awk -v a="$chl_secs" -v b="$nat_secs" 'BEGIN { printf "%.2f", a / b }')
-	ratio_sorted=$(awk -v a="$chl_secs" -v b="$srt_secs" 'BEGIN { printf "%.2f", a / b }')
-	echo "chload / native source order: $ratio"
-	echo "chload / native sorted:       $ratio_sorted"
-
-	if ((scale > 1)); then
-		big=$((rows * scale))
-		big_data=$(NO_NATIVE=1 dataset "$big" "$files")
-		run_chload "$big_data"
-		row "chload run x$scale" "$secs" "$rows_loaded" "$parts" "$rss_mib" "$check"
-		growth=$(awk -v a="$chl_rss" -v b="$rss_mib" 'BEGIN { printf "%+.0f", (b - a) * 100 / a }')
-		echo "chload peak RSS: ${chl_rss} MiB at $rows rows, ${rss_mib} MiB at $big rows (x$scale): ${growth}%"
+	# (c) native, pre-sorted; the sorted file is made once from the loaded table.
+	if [[ ! -e $data/sorted.ok ]]; then
+		log "writing the sorted Native file"
+		"${client[@]}" --max_block_size=1048576 --query "SELECT * FROM bench.events_native
+			ORDER BY toYYYYMM(event_date), event_type, user_id, event_time FORMAT Native" >"$data/sorted.native.tmp" ||
+			die "write sorted native file"
+		mv "$data/sorted.native.tmp" "$data/sorted.native"
+		touch "$data/sorted.ok"
 	fi
-	echo "bench: chload ${chl_secs}s native ${nat_secs}s ratio $ratio peak_rss ${chl_rss}MiB native_sorted ${srt_secs}s ratio_sorted $ratio_sorted"
-else
-	echo "bench: chload skipped native ${nat_secs}s native_sorted ${srt_secs}s"
+	run_native "$data/sorted.native" "sorted"
+	srt_secs=$secs srt_rows=$rows_loaded srt_parts=$parts srt_check=$check
+
+	# (a) chload.
+	have_chload=1
+	if [[ $baseline_only == 1 ]]; then
+		have_chload=0
+	elif [[ ! -x $chload ]]; then
+		echo "bench: FAIL: $chload is missing; build it first (or BENCH_BASELINE_ONLY=1)" >&2
+		have_chload=0
+		failed=1
+	else
+		run_chload "$data"
+		chl_secs=$secs chl_rss=$rss_mib chl_rows=$rows_loaded chl_parts=$parts chl_check=$check
+	fi
+
+	echo
+	echo "bench: $rows rows in $files Parquet files ($rg_rows-row groups, $months months, seed $seed), data $data"
+	echo "bench: server $CH_HOST:$CH_PORT ClickHouse $server_version; tables MergeTree PARTITION BY toYYYYMM(event_date) ORDER BY (event_type, user_id, event_time), merges stopped"
+	echo
+	# shellcheck disable=SC2059
+	printf "$row_format" "run" "time_s" "rows" "parts" "peak_rss_MiB" "check"
+	if [[ $have_chload == 1 ]]; then
+		row "chload run" "$chl_secs" "$chl_rows" "$chl_parts" "$chl_rss" "$chl_check"
+	else
+		printf '%-34s %8s\n' "chload run" "skipped"
+	fi
+	row "native, source order" "$nat_secs" "$nat_rows" "$nat_parts" "-" "$nat_check"
+	row "native, sorted (month, key)" "$srt_secs" "$srt_rows" "$srt_parts" "-" "$srt_check"
+	echo
+
+	if [[ $have_chload == 1 ]]; then
+		ratio=$(awk -v a="$chl_secs" -v b="$nat_secs" 'BEGIN { printf "%.2f", a / b }')
+		ratio_sorted=$(awk -v a="$chl_secs" -v b="$srt_secs" 'BEGIN { printf "%.2f", a / b }')
+		echo "chload / native source order: $ratio"
+		echo "chload / native sorted:       $ratio_sorted"
+
+		if ((scale > 1)); then
+			big=$((rows * scale))
+			big_data=$(NO_NATIVE=1 dataset "$big" "$files")
+			run_chload "$big_data"
+			row "chload run x$scale" "$secs" "$rows_loaded" "$parts" "$rss_mib" "$check"
+			growth=$(awk -v a="$chl_rss" -v b="$rss_mib" 'BEGIN { printf "%+.0f", (b - a) * 100 / a }')
+			echo "chload peak RSS: ${chl_rss} MiB at $rows rows, ${rss_mib} MiB at $big rows (x$scale): ${growth}%"
+		fi
+		echo "bench: chload ${chl_secs}s native ${nat_secs}s ratio $ratio peak_rss ${chl_rss}MiB native_sorted ${srt_secs}s ratio_sorted $ratio_sorted"
+	else
+		echo "bench: chload skipped native ${nat_secs}s native_sorted ${srt_secs}s"
+	fi
+fi
+
+if [[ $cluster == 1 ]]; then
+	cluster_bench
 fi
 
 if ((failed)); then

@@ -1,0 +1,72 @@
+package transform
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+)
+
+// ShardKeyUint64 converts the values of an evaluated sharding key to the
+// unsigned numbers a Distributed table takes modulo the total weight of its
+// cluster's shards: row i goes to the shard that owns slot
+// ShardKeyUint64(key)[i] % totalWeight, shards owning consecutive runs of
+// slots, as many as their weight, in shard_num order.
+//
+// ClickHouse's createBlockSelector (18.16 and current releases alike) casts
+// each value of a key column straight to UInt32 when the key type is 4 bytes
+// or narrower and to UInt64 otherwise, not through the unsigned type of the
+// key's own width: an Int8, Int16 or Int32 key of -1 becomes 4294967295 and an
+// Int64 key of -1 becomes 18446744073709551615, while unsigned keys are
+// zero-extended. The results here are those numbers as uint64, so a modulo
+// of them equals the server's modulo. (A constant key, one referencing no
+// column, is instead cast to the unsigned type of its own width; ClickHouse
+// sends every row of a block to the same shard then.)
+//
+// The key must be a non-null integer array (Int8..Int64, UInt8..UInt64), as
+// ClickHouse requires; any other type, or a NULL value, is an error.
+func ShardKeyUint64(key arrow.Array) ([]uint64, error) {
+	if key.NullN() > 0 {
+		for i := 0; i < key.Len(); i++ {
+			if key.IsNull(i) {
+				return nil, fmt.Errorf("sharding key is NULL in row %d", i)
+			}
+		}
+	}
+	out := make([]uint64, key.Len())
+	switch a := key.(type) {
+	case *array.Int8:
+		for i, v := range a.Int8Values() {
+			out[i] = uint64(uint32(v))
+		}
+	case *array.Int16:
+		for i, v := range a.Int16Values() {
+			out[i] = uint64(uint32(v))
+		}
+	case *array.Int32:
+		for i, v := range a.Int32Values() {
+			out[i] = uint64(uint32(v))
+		}
+	case *array.Int64:
+		for i, v := range a.Int64Values() {
+			out[i] = uint64(v)
+		}
+	case *array.Uint8:
+		for i, v := range a.Uint8Values() {
+			out[i] = uint64(v)
+		}
+	case *array.Uint16:
+		for i, v := range a.Uint16Values() {
+			out[i] = uint64(v)
+		}
+	case *array.Uint32:
+		for i, v := range a.Uint32Values() {
+			out[i] = uint64(v)
+		}
+	case *array.Uint64:
+		copy(out, a.Uint64Values())
+	default:
+		return nil, fmt.Errorf("sharding key has type %s: ClickHouse requires an integer sharding key", key.DataType())
+	}
+	return out, nil
+}
