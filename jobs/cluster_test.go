@@ -3,9 +3,11 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -272,5 +274,106 @@ func TestClusterNodesDownAtStart(t *testing.T) {
 	}
 	if after := count(); after != before {
 		t.Fatalf("shard 1 got rows from the run that failed: %d before, %d after", before, after)
+	}
+}
+
+// recorder keeps every log record for inspection.
+type recorder struct {
+	mu   *sync.Mutex
+	recs *[]slog.Record
+	next slog.Handler
+}
+
+func (r recorder) Enabled(context.Context, slog.Level) bool { return true }
+func (r recorder) Handle(ctx context.Context, rec slog.Record) error {
+	r.mu.Lock()
+	*r.recs = append(*r.recs, rec.Clone())
+	r.mu.Unlock()
+	if r.next.Enabled(ctx, rec.Level) {
+		return r.next.Handle(ctx, rec)
+	}
+	return nil
+}
+func (r recorder) WithAttrs(as []slog.Attr) slog.Handler {
+	return recorder{r.mu, r.recs, r.next.WithAttrs(as)}
+}
+func (r recorder) WithGroup(g string) slog.Handler {
+	return recorder{r.mu, r.recs, r.next.WithGroup(g)}
+}
+
+// TestClusterBusyNodeGetsFewerInserts: with heavy queries running on one
+// node, chload gives it fewer concurrent inserts than the others, says so in
+// the log, and still finishes.
+func TestClusterBusyNodeGetsFewerInserts(t *testing.T) {
+	e := newClusterEnv(t)
+	glob, want := generate(t, 30_000, 1, 10_000)
+	e.localTable(t, testenv.ClusterName, "events_local")
+	e.distributed(t, testenv.ClusterName, "events", "events_local", "cityHash64(event_id)")
+	busy, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	started := make(chan struct{}, 2)
+	for i := 0; i < 2; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := testenv.ConnTo(t, e.addrs[0])
+			started <- struct{}{}
+			var n uint64
+			_ = c.QueryRow(busy, "SELECT count() FROM numbers(100000000000) WHERE rand() % 7 = 8").Scan(&n)
+		}()
+	}
+	defer func() { cancel(); wg.Wait() }()
+	<-started
+	<-started
+	// Wait until the server runs both queries.
+	for {
+		var n uint64
+		if err := e.conns[0].QueryRow(context.Background(), "SELECT count() FROM system.processes WHERE query LIKE 'SELECT count() FROM numbers(100000000000)%'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n >= 2 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var mu sync.Mutex
+	var recs []slog.Record
+	log := slog.New(recorder{&mu, &recs, testLogger(t).Handler()})
+	job := clusterJob(t, glob, e.db+".events", "", "  batch_rows: 3000\n", e.addrs[2])
+	if _, err := Run(context.Background(), job, RunParams{Logger: log}); err != nil {
+		t.Fatal(err)
+	}
+	e.syncReplicas(t, "events_local")
+	if got := checksumOf(t, e.conns[1], e.db+".events"); got != want.String() {
+		t.Fatalf("rows differ from the source:\n got %s\nwant %s", got, want)
+	}
+	limits := map[string]int64{}
+	reasons := map[string]string{}
+	mu.Lock()
+	for _, r := range recs {
+		if r.Message != "insert limit changed" {
+			continue
+		}
+		var node, reason string
+		var limit int64
+		r.Attrs(func(a slog.Attr) bool {
+			switch a.Key {
+			case "node":
+				node = a.Value.String()
+			case "limit":
+				limit = a.Value.Int64()
+			case "reason":
+				reason = a.Value.String()
+			}
+			return true
+		})
+		if _, seen := limits[node]; !seen {
+			limits[node], reasons[node] = limit, reason
+		}
+	}
+	mu.Unlock()
+	busyNode, calm := limits[e.addrs[0]], limits[e.addrs[1]]
+	if busyNode >= calm || !strings.Contains(reasons[e.addrs[0]], "quer") {
+		t.Fatalf("busy node %s got %d inserts (%q), calm node %s got %d: want fewer for the busy one, with the reason", e.addrs[0], busyNode, reasons[e.addrs[0]], e.addrs[1], calm)
 	}
 }
