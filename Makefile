@@ -35,11 +35,13 @@ demo: build
 	CH_PORT=19400 bash examples/quickstart/demo.sh; rc=$$?; $(DEMO_ENV) $(CHENV) stop single; exit $$rc
 
 # Benchmarks: chload against clickhouse-client's Native insert, same rows,
-# same run; prints both times, the ratio and chload's peak RSS.
+# same run; prints both times, the ratio and chload's peak RSS. Then on the
+# 2x2 cluster: chload into a Distributed table against clickhouse-client's
+# insert_distributed_sync insert through it (the `bench-cluster:` line).
 bench: build
 	$(CHENV) install
-	$(CHENV) start single
-	bash internal/bench/bench.sh; rc=$$?; $(CHENV) stop single; exit $$rc
+	$(CHENV) start all
+	BENCH_CLUSTER=1 bash internal/bench/bench.sh; rc=$$?; $(CHENV) stop all; exit $$rc
 
 testenv-up:
 	$(CHENV) install

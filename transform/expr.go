@@ -11,6 +11,7 @@
 package transform
 
 import (
+	"math"
 	"strconv"
 	"strings"
 
@@ -125,6 +126,11 @@ func (l literal) write(b *strings.Builder) {
 	case litUint:
 		b.WriteString(strconv.FormatUint(l.u, 10))
 	case litFloat:
+		if l.f == 0 && math.Signbit(l.f) {
+			// "-0" would read back as the integer 0.
+			b.WriteString("-0.0")
+			return
+		}
 		b.WriteString(formatFloat(l.f, 64))
 	case litString:
 		writeQuoted(b, l.s)
@@ -132,18 +138,22 @@ func (l literal) write(b *strings.Builder) {
 }
 
 // quoteIdent returns name as it may appear in ClickHouse text: bare when it
-// is a plain identifier, else in backquotes with backslash escapes.
+// is a plain identifier, else in backquotes with backslash escapes. The
+// parser ends a quoted identifier at the first closing quote whatever
+// precedes it, so a name holding a backquote is written in double quotes.
 func quoteIdent(name string) string {
 	if isBareIdent(name) && parsesAsColumn(name) {
 		return name
 	}
+	q := byte('`')
+	if strings.IndexByte(name, '`') >= 0 {
+		q = '"'
+	}
 	var b strings.Builder
-	b.WriteByte('`')
+	b.WriteByte(q)
 	for i := 0; i < len(name); i++ {
 		c := name[i]
 		switch c {
-		case '`':
-			b.WriteString("\\`")
 		case '\\':
 			b.WriteString(`\\`)
 		case '\n':
@@ -158,7 +168,7 @@ func quoteIdent(name string) string {
 			b.WriteByte(c)
 		}
 	}
-	b.WriteByte('`')
+	b.WriteByte(q)
 	return b.String()
 }
 

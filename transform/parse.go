@@ -54,6 +54,10 @@ func parseItems(s string) ([]*Expr, error) {
 	if hasSemicolon(s) {
 		return nil, fmt.Errorf("parse expression %q: unexpected ';'", s)
 	}
+	if unterminatedComment(s) {
+		// The parser's lexer loops forever on an unclosed /* comment.
+		return nil, fmt.Errorf("parse expression %q: unterminated /* comment", s)
+	}
 	stmts, err := safeParse("SELECT " + s)
 	if err != nil {
 		return nil, fmt.Errorf("parse expression %q: %w", s, err)
@@ -139,7 +143,7 @@ func convert(n chparser.Expr, depth int) (*Expr, error) {
 		}
 		return &Expr{kind: kindLiteral, lit: lit}, nil
 	case *chparser.StringLiteral:
-		v, err := unescapeString(n.Literal)
+		v, err := unescapeString(n.Literal, true)
 		if err != nil {
 			return nil, err
 		}
@@ -248,12 +252,16 @@ func identName(id *chparser.Ident) (string, error) {
 		}
 		return id.Name, nil
 	}
-	name, err := unescapeString(id.Name)
+	name, err := unescapeString(id.Name, false)
 	if err != nil {
 		return "", fmt.Errorf("identifier %q: %w", id.Name, err)
 	}
 	if name == "" {
 		return "", errors.New("empty quoted identifier")
+	}
+	if strings.IndexByte(name, '`') >= 0 && strings.IndexByte(name, '"') >= 0 {
+		// Such a name cannot be written back: see quoteIdent.
+		return "", fmt.Errorf("identifier %q holds both a backquote and a double quote", name)
 	}
 	return name, nil
 }
@@ -290,15 +298,17 @@ func numberLiteral(text string, neg bool) (literal, error) {
 }
 
 // unescapeString resolves the escapes of a ClickHouse quoted string or
-// identifier body: backslash escapes and doubled quotes.
-func unescapeString(s string) (string, error) {
+// identifier body: backslash escapes, and in a string literal (literal set)
+// doubled single quotes. The parser ends a quoted identifier at its first
+// closing quote, so an identifier body has no doubled quotes to resolve.
+func unescapeString(s string, literal bool) (string, error) {
 	if !strings.ContainsAny(s, `\'`) {
 		return s, nil
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\'' && i+1 < len(s) && s[i+1] == '\'' {
+		if literal && c == '\'' && i+1 < len(s) && s[i+1] == '\'' {
 			b.WriteByte('\'')
 			i++
 			continue
@@ -365,6 +375,35 @@ func hasSemicolon(s string) bool {
 			quote = c
 		case c == ';':
 			return true
+		}
+	}
+	return false
+}
+
+// unterminatedComment reports whether s opens a /* comment outside quotes
+// and line comments that no */ closes.
+func unterminatedComment(s string) bool {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0 && c == '\\':
+			i++
+		case quote != 0 && c == quote:
+			quote = 0
+		case quote != 0:
+		case c == '\'' || c == '"' || c == '`':
+			quote = c
+		case c == '-' && i+1 < len(s) && s[i+1] == '-':
+			for i < len(s) && s[i] != '\n' && s[i] != '\r' {
+				i++
+			}
+		case c == '/' && i+1 < len(s) && s[i+1] == '*':
+			end := strings.Index(s[i+2:], "*/")
+			if end < 0 {
+				return true
+			}
+			i += 2 + end + 1
 		}
 	}
 	return false

@@ -29,6 +29,9 @@ func TestParseKey(t *testing.T) {
 		{in: "intDiv(x, -9223372036854775808)", want: []string{"intDiv(x, -9223372036854775808)"}},
 		{in: "toMonday(toDate(ts)), toStartOfMonth(d), toYYYYMMDD(d)", want: []string{"toMonday(toDate(ts))", "toStartOfMonth(d)", "toYYYYMMDD(d)"}},
 		{in: "'a\\'b', 'c''d', 'e\\x41\\n'", want: []string{`'a\'b'`, `'c\'d'`, `'eA\n'`}},
+		{in: "cityHash64(a) -- /*", want: []string{"cityHash64(a)"}},
+		{in: "a /* c */ % 7 + 3, '/*'", want: []string{"plus(modulo(a, 7), 3)", "'/*'"}},
+		{in: "-n, rand()", want: []string{"negate(n)", "rand()"}},
 		{in: "tuple(a, tuple(b, c))", want: []string{"a", "tuple(b, c)"}, columns: [][]string{{"a"}, {"b", "c"}}},
 	}
 	for _, tt := range tests {
@@ -86,6 +89,8 @@ func TestParseErrors(t *testing.T) {
 		{"NULL", "NULL literals"},
 		{"toYYYYMM(", "parse expression"},
 		{"'unterminated", "parse expression"},
+		{"0/*/", "unterminated /* comment"},
+		{"a /* x", "unterminated /* comment"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
