@@ -1,9 +1,10 @@
 // Package transform parses ClickHouse-dialect expressions and evaluates them
 // column-at-a-time over Arrow records.
 //
-// The writer uses it to compute, for every row, the partition key and the
-// sorting key of a table exactly as the server would, so that rows can be
-// grouped per partition and sorted before they are sent. Expressions are
+// The writer uses it to compute, for every row, the partition key, the
+// sorting key and the sharding key of a table exactly as the server would,
+// so that rows can be grouped per partition, sorted and routed to shards
+// before they are sent (see ShardKeyUint64 and Expr.IsRand). Expressions are
 // parsed with the ClickHouse-dialect parser github.com/AfterShip/clickhouse-sql-parser
 // into a small AST of column references, literals and function calls; every
 // function is resolved when the expression is parsed and evaluated with typed

@@ -97,7 +97,11 @@ func hashInputs(a arrow.Array, hint string) ([]hashInput, error) {
 		return []hashInput{{arr: a, chType: "Bool", pod: true, raw: raw, width: 1}}, nil
 	case *array.Date32:
 		if strings.HasPrefix(hint, "Date32") {
-			return podInput(a, "Date32", unsafeInt32s(a.Date32Values()), 4, true), nil
+			raw := make([]uint64, a.Len())
+			for i, v := range a.Date32Values() {
+				raw[i] = uint64(uint32(v))
+			}
+			return []hashInput{{arr: a, chType: "Date32", pod: true, raw: raw, width: 4, signed: true}}, nil
 		}
 		// ClickHouse Date is a UInt16 day number.
 		raw := make([]uint64, a.Len())

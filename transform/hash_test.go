@@ -280,3 +280,26 @@ func TestShardKeyUint64(t *testing.T) {
 		t.Errorf("null key: error %v", err)
 	}
 }
+
+func TestShardingFunctionsEmpty(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	full := shardingRecord(t, mem)
+	defer full.Release()
+	rec := full.NewSlice(0, 0)
+	defer rec.Release()
+	for _, text := range []string{"cityHash64(s, n, d32)", "sipHash64(d32, fs)", "javaHash(d32)", "intHash32(n) % 3", "abs(n) - u8"} {
+		e, err := Parse(text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Eval(rec, mem)
+		if err != nil {
+			t.Fatalf("%s: %v", text, err)
+		}
+		if got.Len() != 0 {
+			t.Errorf("%s: %d rows, want 0", text, got.Len())
+		}
+		got.Release()
+	}
+}

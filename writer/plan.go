@@ -133,7 +133,12 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 		if err != nil {
 			return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
 		}
-		fields[i] = arrow.Field{Name: ic.Column.Name, Type: dt, Nullable: true}
+		// The ClickHouse type rides along: functions that hash values need
+		// to know a Date32 from a Date, which share a canonical type.
+		inner := *ic.Column.Type
+		inner.Nullable, inner.LowCardinality = false, false
+		md := arrow.NewMetadata([]string{transform.ClickHouseTypeKey}, []string{inner.String()})
+		fields[i] = arrow.Field{Name: ic.Column.Name, Type: dt, Nullable: true, Metadata: md}
 	}
 	p.Schema = arrow.NewSchema(fields, nil)
 	// Computed columns need a converter from the expression's result type.
