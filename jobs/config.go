@@ -122,8 +122,9 @@ type ClickHouse struct {
 	User string `yaml:"user"`
 	// Password is never printed. Optional, defaults to $CH_PASSWORD.
 	Password Secret `yaml:"password"`
-	// Compression of the native protocol: lz4, zstd or none. Optional,
-	// defaults to lz4.
+	// Compression of the native protocol: auto, lz4, zstd or none. auto is
+	// none for loopback addresses and lz4 for others. Optional, defaults to
+	// auto.
 	Compression string `yaml:"compression"`
 	// DialTimeout bounds connecting. Optional, defaults to 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
@@ -353,7 +354,7 @@ func (j *Job) applyDefaults(env func(string) (string, bool)) {
 		ch.Password = Secret(get("CH_PASSWORD", ""))
 	}
 	if ch.Compression == "" {
-		ch.Compression = "lz4"
+		ch.Compression = "auto"
 	}
 	if ch.DialTimeout == 0 {
 		ch.DialTimeout = 10 * time.Second
@@ -405,9 +406,9 @@ func (j *Job) Validate() error {
 		}
 	}
 	switch j.Target.ClickHouse.Compression {
-	case "lz4", "zstd", "none":
+	case "auto", "lz4", "zstd", "none":
 	default:
-		bad("target.clickhouse.compression", "%q is not one of lz4, zstd, none", j.Target.ClickHouse.Compression)
+		bad("target.clickhouse.compression", "%q is not one of auto, lz4, zstd, none", j.Target.ClickHouse.Compression)
 	}
 	if j.Target.ClickHouse.DialTimeout < 0 {
 		bad("target.clickhouse.dial_timeout", "must be positive")

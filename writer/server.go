@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -22,7 +23,9 @@ type ConnParams struct {
 	Addrs []string
 	// User and Password authenticate; Password is never logged.
 	User, Password string
-	// Compression is lz4, zstd or none.
+	// Compression is lz4, zstd, none, or auto: none for a loopback address
+	// (the copy costs CPU that nothing wins back on one machine), lz4 for
+	// any other.
 	Compression string
 	// DialTimeout bounds connecting. Optional, defaults to 10s.
 	DialTimeout time.Duration
@@ -35,7 +38,14 @@ type ConnParams struct {
 // Connect opens a native-protocol connection pool and pings the server.
 func Connect(ctx context.Context, p ConnParams) (driver.Conn, error) {
 	method := clickhouse.CompressionLZ4
-	switch p.Compression {
+	compression := p.Compression
+	if compression == "auto" {
+		compression = "lz4"
+		if len(p.Addrs) > 0 && isLoopback(p.Addrs[0]) {
+			compression = "none"
+		}
+	}
+	switch compression {
 	case "zstd":
 		method = clickhouse.CompressionZSTD
 	case "none":
@@ -138,4 +148,17 @@ func (h debugHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (h debugHandler) WithGroup(name string) slog.Handler {
 	return debugHandler{h.Handler.WithGroup(name)}
+}
+
+// isLoopback reports whether addr ("host:port") names this machine.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
