@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
 	"runtime/debug"
 	"strings"
 
@@ -39,6 +40,8 @@ type session struct {
 	nodes   []writer.Node
 	shards  [][]string
 	monitor *writer.LoadMonitor
+	// hostCores is, per host, the cores its server uses.
+	hostCores map[string]int
 }
 
 func openSession(ctx context.Context, job *Job, log *slog.Logger, mem memory.Allocator) (*session, error) {
@@ -86,6 +89,7 @@ func (s *session) open(ctx context.Context) error {
 	if err := s.connectNodes(ctx); err != nil {
 		return err
 	}
+	s.readHostCores(ctx)
 	var extra []*transform.Expr
 	if s.dest.ShardingKey != nil {
 		extra = append(extra, s.dest.ShardingKey)
@@ -102,20 +106,67 @@ func (s *session) open(ctx context.Context) error {
 	return nil
 }
 
-// globalCap is the most inserts in flight over all nodes.
+// globalCap is the most inserts in flight over all nodes: write.max_concurrency
+// when set; else, under auto, each host's cores (the max_threads its server
+// reports), shared by the nodes on that host, and at most the per-node cap
+// per node; with a fixed concurrency, that number per node.
 func (s *session) globalCap() int {
 	if s.job.Write.MaxConcurrency > 0 {
 		return s.job.Write.MaxConcurrency
 	}
-	perNode := s.job.Write.NodeConcurrency
 	if s.job.Write.Concurrency != Auto {
-		perNode = int(s.job.Write.Concurrency)
+		return max(1, int(s.job.Write.Concurrency)*len(s.nodes))
 	}
-	writers := len(s.shards) // with internal replication one replica per shard writes at a time
-	if !s.dest.InternalReplication {
-		writers = len(s.nodes)
+	nodesOnHost := map[string]int{}
+	for _, n := range s.nodes {
+		nodesOnHost[hostOf(n.Addr)]++
 	}
-	return max(1, perNode*writers)
+	total := 0
+	for host, n := range nodesOnHost {
+		total += min(s.hostCores[host], n*s.job.Write.NodeConcurrency)
+	}
+	return max(1, total)
+}
+
+// hostOf is the host part of "host:port".
+func hostOf(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
+}
+
+// readHostCores records, per host, the cores its server uses (max_threads),
+// so that nodes sharing a host share its concurrency.
+func (s *session) readHostCores(ctx context.Context) {
+	s.hostCores = map[string]int{}
+	for _, n := range s.nodes {
+		host := hostOf(n.Addr)
+		if _, done := s.hostCores[host]; done {
+			continue
+		}
+		cores := s.job.Write.NodeConcurrency
+		var v string
+		if err := n.Conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'max_threads'").Scan(&v); err == nil {
+			if c := leadingNumber(v); c > 0 {
+				cores = c
+			}
+		}
+		s.hostCores[host] = cores
+	}
+}
+
+// leadingNumber reads the first run of digits in s ("8", "'auto(8)'").
+func leadingNumber(s string) int {
+	n, seen := 0, false
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n, seen = n*10+int(r-'0'), true
+		} else if seen {
+			break
+		}
+	}
+	return n
 }
 
 func (s *session) connParams(addrs []string) writer.ConnParams {
