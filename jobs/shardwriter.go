@@ -37,7 +37,7 @@ func (w *shardWriter) write(ctx context.Context, b *writer.Batch) error {
 	replicas := w.s.shards[b.Shard]
 	if !w.s.dest.InternalReplication {
 		for _, addr := range replicas {
-			if err := w.insertOn(ctx, addr, b); err != nil {
+			if err := w.insertOn(ctx, addr, b, true); err != nil {
 				return err
 			}
 		}
@@ -53,12 +53,14 @@ func (w *shardWriter) write(ctx context.Context, b *writer.Batch) error {
 			}
 			return fmt.Errorf("shard %d: batch %d of partition %s: %w", w.s.shardNum(b.Shard), b.Seq, b.Partition, lastErr)
 		}
-		err := w.insertOn(ctx, addr, b)
+		lastResort := len(tried)+1 >= len(replicas)
+		err := w.insertOn(ctx, addr, b, lastResort)
 		if err == nil {
 			return nil
 		}
 		var se *writer.ServerError
-		if ctx.Err() != nil || !errors.As(err, &se) || !se.Retryable() {
+		down := errors.Is(err, writer.ErrNodeDown)
+		if ctx.Err() != nil || !down && (!errors.As(err, &se) || !se.Retryable()) {
 			return err
 		}
 		// The same batch goes to another replica. A Replicated table keeps
@@ -71,9 +73,17 @@ func (w *shardWriter) write(ctx context.Context, b *writer.Batch) error {
 	}
 }
 
-func (w *shardWriter) insertOn(ctx context.Context, addr string, b *writer.Batch) error {
+// insertOn inserts b on one node within the node's concurrency. When the
+// monitor says the node is down, the insert is refused with ErrNodeDown so
+// that another replica takes it, unless this is the last replica to try
+// (lastResort): then the insert is tried anyway, and either the node was
+// only slow to answer a poll or the insert fails with the real error.
+func (w *shardWriter) insertOn(ctx context.Context, addr string, b *writer.Batch, lastResort bool) error {
 	release, err := w.s.monitor.Acquire(ctx, addr)
-	if err != nil {
+	switch {
+	case errors.Is(err, writer.ErrNodeDown) && lastResort:
+		release = func() {}
+	case err != nil:
 		return err
 	}
 	defer release()

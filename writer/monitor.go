@@ -263,11 +263,16 @@ func (m *LoadMonitor) MarkFailed(addr string, err error) {
 	m.setLocked(i, l, prev)
 }
 
+// ErrNodeDown is returned by Acquire when the node does not answer polls or
+// a write to it failed: the caller should write through another replica.
+var ErrNodeDown = errors.New("node is down")
+
 // Acquire takes one insert slot on the node, blocking while the node is at
 // its limit or paused, or the global cap is reached; it wakes when a slot
 // frees or a limit changes. The inserter calls it around every insert and
 // calls release (once; later calls do nothing) when the insert ends. The
-// error is ctx's when ctx ends first, or says the node is unknown.
+// error wraps ErrNodeDown when the node is down (on entry or while
+// waiting), is ctx's when ctx ends first, or says the node is unknown.
 func (m *LoadMonitor) Acquire(ctx context.Context, addr string) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("wait for an insert slot on %s: %w", addr, err)
@@ -279,6 +284,10 @@ func (m *LoadMonitor) Acquire(ctx context.Context, addr string) (release func(),
 		return nil, fmt.Errorf("acquire insert slot on %s: not a node of this load monitor", addr)
 	}
 	for m.inflight[i] >= m.loads[i].Limit || m.total >= m.policy.GlobalCap {
+		if l := m.loads[i]; l.Err != nil {
+			m.mu.Unlock()
+			return nil, fmt.Errorf("wait for an insert slot on %s: %w: %v", addr, ErrNodeDown, l.Err)
+		}
 		changed := m.changed
 		m.waiting++
 		m.mu.Unlock()
