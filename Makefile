@@ -16,9 +16,11 @@ vet:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 # Every test, servers included: install what is missing, start the single node
-# and the 2x2 cluster, run the tests with the race detector, stop the servers.
+# and the 2x2 cluster from empty data, run the tests with the race detector,
+# stop the servers.
 test: build
 	$(CHENV) install
+	$(CHENV) clean all
 	$(CHENV) start all
 	CHLOAD_E2E=1 $(GO) test -race -count=1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
 

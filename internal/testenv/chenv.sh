@@ -8,6 +8,7 @@
 #   start  TARGET    start the servers of TARGET; a running server is left alone
 #   stop   TARGET    SIGTERM, wait up to CHLOAD_STOP_TIMEOUT s, then SIGKILL
 #   restart TARGET   stop then start (regenerates configs)
+#   clean  TARGET    stop, then delete the data, so the next start is empty
 #   status           print every instance with its pid, ports and state
 #
 # TARGET is single (one node), cluster (ZooKeeper + 2 shards x 2 replicas) or all;
@@ -113,6 +114,19 @@ http_ping() { # port
 	[[ "$reply" == *"Ok."* ]]
 }
 
+# zk_serving: ZooKeeper answers ruok before it serves sessions; srvr says
+# "Mode: ..." only once it does.
+zk_serving() {
+	local reply
+	reply="$(
+		exec 2>/dev/null
+		exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || exit 1
+		printf 'srvr' >&3
+		timeout 2 cat <&3
+	)" || return 1
+	[[ "$reply" == *"Mode:"* ]]
+}
+
 zk_ruok() {
 	local reply
 	reply="$(
@@ -160,7 +174,7 @@ wait_ready() {
 			echo "chenv: $name exited during startup; last lines of $logf:" >&2
 			tail -n 30 "$logf" >&2 || true
 			rm -f "$pf"
-			exit 1
+			return 2
 		fi
 		sleep 0.1
 	done
@@ -309,9 +323,19 @@ start_ch() {
 	local bin
 	bin="$(ch_server_bin)"
 	# setsid detaches the server from this shell's process group and terminal.
-	(cd "$d" && exec setsid "$bin" --config-file="$d/config.xml" >>"$logf" 2>&1 </dev/null) &
-	echo $! >"$pf"
-	wait_ready "$name" "$pf" "$d/log/clickhouse-server.err.log" http_ping "$http"
+	# A server that exits during startup (say, ZooKeeper not yet taking
+	# sessions while it loads tables) is started again, up to 3 times.
+	local try rc
+	for try in 1 2 3; do
+		(cd "$d" && exec setsid "$bin" --config-file="$d/config.xml" >>"$logf" 2>&1 </dev/null) &
+		echo $! >"$pf"
+		rc=0
+		wait_ready "$name" "$pf" "$d/log/clickhouse-server.err.log" http_ping "$http" || rc=$?
+		((rc == 0)) && break
+		((try < 3)) || die "$name: failed to start 3 times"
+		log "$name: starting again (try $((try + 1)) of 3)"
+		sleep 1
+	done
 	log "$name ready (pid $(cat "$pf"), tcp $tcp, http $http)"
 }
 
@@ -358,7 +382,7 @@ EOF
 		-Dzookeeper.log.dir="$d" \
 		org.apache.zookeeper.server.ZooKeeperServerMain "$d/zoo.cfg" >>"$logf" 2>&1 </dev/null) &
 	echo $! >"$pf"
-	wait_ready zookeeper "$pf" "$logf" zk_ruok
+	wait_ready zookeeper "$pf" "$logf" zk_serving || die "zookeeper failed to start"
 	log "zookeeper ready (pid $(cat "$pf"), port $ZK_PORT)"
 }
 
@@ -440,6 +464,13 @@ main() {
 	restart)
 		main stop "$target"
 		main start "$target"
+		;;
+	clean)
+		# Stop and forget: the next start begins with empty servers.
+		main stop "$target"
+		[[ "$target" == cluster ]] || rm -rf "$DIR/single"
+		[[ "$target" == single ]] || rm -rf "$DIR/cluster" "$DIR/zookeeper"
+		log "removed the state of $target"
 		;;
 	status) cmd_status ;;
 	*) usage ;;
