@@ -115,9 +115,8 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	batcher := writer.NewBatcher(writer.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
 		func(b *writer.Batch) error { b.Release(); return nil })
 	err = sess.readConverted(ctx, plan, job.Write.Readers, false, nil, func(c converted) error {
-		defer c.release()
-		rep.Rows += c.rec.NumRows()
-		return batcher.Add(ctx, writer.Rows{Record: c.rec, Keys: c.keys, Shards: c.shards})
+		rep.Rows += c.rows
+		return batcher.AddPieces(ctx, c.pieces)
 	})
 	if err != nil {
 		return nil, err

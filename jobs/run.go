@@ -133,10 +133,9 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		defer close(batches)
 		sorted := len(sess.table.Sorting) > 0
 		err = sess.readConverted(gctx, sess.plan, job.Write.Readers, sorted, progress, func(c converted) error {
-			defer c.release()
-			sum.RowsRead += c.rec.NumRows()
-			progress.RowsRead.Add(c.rec.NumRows())
-			return batcher.Add(gctx, writer.Rows{Record: c.rec, Keys: c.keys, Order: c.order, Shards: c.shards})
+			sum.RowsRead += c.rows
+			progress.RowsRead.Add(c.rows)
+			return batcher.AddPieces(gctx, c.pieces)
 		})
 		if err != nil {
 			batcher.Abort()

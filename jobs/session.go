@@ -249,23 +249,14 @@ func (s *session) close() {
 	}
 }
 
-// converted is one source record after conversion: canonical columns and
-// the partition key's values.
+// converted is one source record after conversion, split by shard and
+// partition (and sorted within each piece, when asked for).
 type converted struct {
-	rec  arrow.Record
-	keys []arrow.Array
-	// order lists rec's rows sorted by the sorting key, when asked for.
-	order []uint32
-	// shards is each row's shard index, on a cluster.
-	shards []uint16
+	rows   int64
+	pieces writer.Pieces
 }
 
-func (c converted) release() {
-	c.rec.Release()
-	for _, k := range c.keys {
-		k.Release()
-	}
-}
+func (c converted) release() { c.pieces.Release() }
 
 // readConverted reads every split with plan's columns, converts records and
 // evaluates the partition key on `workers` goroutines, and hands the results
@@ -392,25 +383,32 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 		}
 		return converted{}, fmt.Errorf("convert %s: %w", sp, err)
 	}
+	defer out.Release()
 	keys, err := writer.EvalKeys(plan.Table.Partition, out, s.mem)
 	if err != nil {
-		out.Release()
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
-	item := converted{rec: out, keys: keys}
+	defer func() {
+		for _, k := range keys {
+			k.Release()
+		}
+	}()
+	r := writer.Rows{Record: out, Keys: keys}
 	if s.dest.Topology != nil {
-		if item.shards, err = s.route(out, sp, firstRow); err != nil {
-			item.release()
+		if r.Shards, err = s.route(out, sp, firstRow); err != nil {
 			return converted{}, err
 		}
 	}
 	if sorted {
-		if item.order, err = writer.SortPermutation([]arrow.Record{out}, plan.Table.Sorting, s.mem); err != nil {
-			item.release()
+		if r.Order, err = writer.SortPermutation([]arrow.Record{out}, plan.Table.Sorting, s.mem); err != nil {
 			return converted{}, fmt.Errorf("%s: %w", sp, err)
 		}
 	}
-	return item, nil
+	pieces, err := writer.SplitRows(context.Background(), r, s.mem)
+	if err != nil {
+		return converted{}, fmt.Errorf("%s: %w", sp, err)
+	}
+	return converted{rows: out.NumRows(), pieces: pieces}, nil
 }
 
 // route gives each row of a canonical record its shard: the sharding key's

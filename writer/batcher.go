@@ -97,9 +97,6 @@ type Batcher struct {
 	// sorted says records come with their sort order.
 	sorted bool
 
-	key     []byte
-	prevKey []byte
-	rowPart []int32
 }
 
 // NewBatcher returns a Batcher that hands every batch to emit, which owns it
@@ -130,77 +127,114 @@ type Rows struct {
 	Shards []uint16
 }
 
-// Add takes r's rows. The Batcher retains what it keeps: the caller still
-// releases the record and keys.
+// Add takes r's rows: SplitRows then AddPieces. The Batcher retains what
+// it keeps: the caller still releases the record and keys.
 func (b *Batcher) Add(ctx context.Context, r Rows) error {
+	ps, err := SplitRows(ctx, r, b.p.Mem)
+	if err != nil {
+		return err
+	}
+	return b.AddPieces(ctx, ps)
+}
+
+// Piece is the rows of one record that belong to one shard and partition.
+type Piece struct {
+	// Key identifies the shard and partition (an encoding of both).
+	Key string
+	// Shard is the shard index; Partition the partition key's value as
+	// ClickHouse prints it.
+	Shard     int
+	Partition string
+	// Record holds the rows, owned by the piece.
+	Record arrow.Record
+}
+
+// Pieces is one record split by shard and partition, in a deterministic
+// order.
+type Pieces struct {
+	List []Piece
+	// Sorted says each piece's rows are sorted by the sorting key.
+	Sorted bool
+}
+
+// Release frees the pieces' records.
+func (ps Pieces) Release() {
+	for _, p := range ps.List {
+		p.Record.Release()
+	}
+}
+
+// SplitRows groups r's rows by shard and partition into compact pieces (the
+// record itself when all its rows go to one place in their order), rows in
+// sort order when r has one. It keeps no state: the reading goroutines call
+// it in parallel, and the Batcher only appends pieces. The caller still
+// releases r's record and keys.
+func SplitRows(ctx context.Context, r Rows, mem memory.Allocator) (Pieces, error) {
+	if mem == nil {
+		mem = memory.DefaultAllocator
+	}
 	rec, keys, order := r.Record, r.Keys, r.Order
 	n := int(rec.NumRows())
+	out := Pieces{Sorted: order != nil}
 	if n == 0 {
-		return nil
+		return out, nil
 	}
-	if cap(b.rowPart) < n {
-		b.rowPart = make([]int32, n)
-	}
-	rowPart := b.rowPart[:n]
-	first := -1
-	single := true
-	b.prevKey = b.prevKey[:0]
+	rowGroup := make([]int32, n)
+	index := map[string]int32{}
+	var groups []Piece
+	var key, prevKey []byte
 	prev := int32(-1)
 	for i := 0; i < n; i++ {
-		b.key = b.key[:0]
+		key = key[:0]
 		if r.Shards != nil {
-			b.key = append(b.key, byte(r.Shards[i]), byte(r.Shards[i]>>8))
+			key = append(key, byte(r.Shards[i]), byte(r.Shards[i]>>8))
 		}
 		for _, k := range keys {
 			var err error
-			if b.key, err = appendKey(b.key, k, i); err != nil {
-				return err
+			if key, err = appendKey(key, k, i); err != nil {
+				return out, err
 			}
 		}
-		if prev >= 0 && bytes.Equal(b.key, b.prevKey) {
-			rowPart[i] = prev
+		if prev >= 0 && bytes.Equal(key, prevKey) {
+			rowGroup[i] = prev
 			continue
 		}
-		idx, ok := b.index[string(b.key)]
+		g, ok := index[string(key)]
 		if !ok {
-			idx = len(b.parts)
-			b.index[string(b.key)] = idx
-			ps := PartitionStats{Partition: transform.PartitionText(keys, i)}
+			g = int32(len(groups))
+			index[string(key)] = g
+			p := Piece{Key: string(key), Partition: transform.PartitionText(keys, i)}
 			if r.Shards != nil {
-				ps.Shard = int(r.Shards[i])
+				p.Shard = int(r.Shards[i])
 			}
-			b.parts = append(b.parts, &partBuffer{stats: ps})
+			groups = append(groups, p)
 		}
-		rowPart[i] = int32(idx)
-		prev = int32(idx)
-		b.prevKey = append(b.prevKey[:0], b.key...)
-		if first < 0 {
-			first = idx
-		} else if idx != first {
-			single = false
-		}
+		rowGroup[i] = g
+		prev = g
+		prevKey = append(prevKey[:0], key...)
 	}
-	b.sorted = order != nil
 	if isIdentity(order) {
 		order = nil
 	}
-	if single && order == nil {
+	if len(groups) == 1 && order == nil {
 		rec.Retain()
-		return b.add(ctx, first, rec, recordBytes(rec))
+		groups[0].Record = rec
+		out.List = groups
+		return out, nil
 	}
-	// One compact copy per partition, rows in sort order when known, so the
-	// source record is freed at once.
-	sel := map[int32][]int32{}
-	var parts []int32
+	// One compact copy per group, in the order the groups first appear in
+	// the rows' (sort) order, so the source record is freed at once.
+	sel := make([][]int32, len(groups))
+	var seq []int32
 	visit := func(i int32) {
-		p := rowPart[i]
-		if _, ok := sel[p]; !ok {
-			parts = append(parts, p)
+		g := rowGroup[i]
+		if sel[g] == nil {
+			seq = append(seq, g)
 		}
-		sel[p] = append(sel[p], i)
+		sel[g] = append(sel[g], i)
 	}
 	if order == nil {
-		for i := range rowPart {
+		for i := range rowGroup {
 			visit(int32(i))
 		}
 	} else {
@@ -208,12 +242,32 @@ func (b *Batcher) Add(ctx context.Context, r Rows) error {
 			visit(int32(i))
 		}
 	}
-	for _, p := range parts {
-		part, err := takeRecord(ctx, rec, sel[p], b.p.Mem)
+	for _, g := range seq {
+		part, err := takeRecord(ctx, rec, sel[g], mem)
 		if err != nil {
-			return fmt.Errorf("group rows by partition: %w", err)
+			out.Release()
+			return Pieces{}, fmt.Errorf("group rows by partition: %w", err)
 		}
-		if err := b.add(ctx, int(p), part, recordBytes(part)); err != nil {
+		p := groups[g]
+		p.Record = part
+		out.List = append(out.List, p)
+	}
+	return out, nil
+}
+
+// AddPieces appends pieces to their partitions' buffers, cutting batches;
+// it owns the pieces from the call on. Pieces must come in source order.
+func (b *Batcher) AddPieces(ctx context.Context, ps Pieces) error {
+	b.sorted = ps.Sorted
+	for k, p := range ps.List {
+		idx, ok := b.index[p.Key]
+		if !ok {
+			idx = len(b.parts)
+			b.index[p.Key] = idx
+			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: p.Partition, Shard: p.Shard}})
+		}
+		if err := b.add(ctx, idx, p.Record, recordBytes(p.Record)); err != nil {
+			Pieces{List: ps.List[k+1:]}.Release()
 			return err
 		}
 	}
