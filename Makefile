@@ -17,12 +17,13 @@ vet:
 
 # Every test, servers included: install what is missing, start the single node
 # and the 2x2 cluster from empty data, run the tests with the race detector,
-# stop the servers.
+# stop the servers. Packages run one at a time (-p 1): the failover tests kill
+# and restart cluster nodes, which other packages' cluster tests would feel.
 test: build
 	$(CHENV) install
 	$(CHENV) clean all
 	$(CHENV) start all
-	CHLOAD_E2E=1 $(GO) test -race -count=1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
+	CHLOAD_E2E=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
 
 # Unit tests only (no server needed).
 test-unit:
