@@ -96,7 +96,6 @@ type Batcher struct {
 	largest int64
 	// sorted says records come with their sort order.
 	sorted bool
-
 }
 
 // NewBatcher returns a Batcher that hands every batch to emit, which owns it
