@@ -1,10 +1,12 @@
 package writer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/apache/arrow/go/v15/arrow"
@@ -197,20 +199,7 @@ func TestSortPermutationMatchesReferenceSort(t *testing.T) {
 			c.Release()
 		}
 	}()
-	key, err := transform.ParseKey("s, i, f")
-	if err != nil {
-		t.Fatal(err)
-	}
-	perm, err := SortPermutation(chunks, key, mem)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := make([]uint32, len(rows))
-	for i := range want {
-		want[i] = uint32(i)
-	}
-	slices.SortStableFunc(want, func(a, b uint32) int {
-		x, y := rows[a], rows[b]
+	cmpS := func(x, y row) int {
 		switch {
 		case x.null != y.null: // NULLs last
 			if x.null {
@@ -218,24 +207,106 @@ func TestSortPermutationMatchesReferenceSort(t *testing.T) {
 			}
 			return -1
 		case !x.null && x.s != y.s:
-			if x.s < y.s {
-				return -1
-			}
-			return 1
-		case x.i != y.i:
-			if x.i < y.i {
-				return -1
-			}
-			return 1
-		case x.f != y.f:
-			if x.f < y.f {
-				return -1
-			}
-			return 1
+			return strings.Compare(x.s, y.s)
 		}
 		return 0
-	})
-	if !slices.Equal(perm, want) {
-		t.Fatalf("permutation differs from the reference sort")
+	}
+	cmpI := func(x, y row) int { return cmp.Compare(x.i, y.i) }
+	cmpF := func(x, y row) int { return cmp.Compare(x.f, y.f) }
+	// Each key set takes a different path: several columns, one column
+	// (pairs sorted together), columns packed into one integer.
+	for _, c := range []struct {
+		key  string
+		cmps []func(x, y row) int
+	}{
+		{"s, i, f", []func(x, y row) int{cmpS, cmpI, cmpF}},
+		{"i", []func(x, y row) int{cmpI}},
+		{"f", []func(x, y row) int{cmpF}},
+		{"s, i", []func(x, y row) int{cmpS, cmpI}},
+	} {
+		key, err := transform.ParseKey(c.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		perm, err := SortPermutation(chunks, key, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := make([]uint32, len(rows))
+		for i := range want {
+			want[i] = uint32(i)
+		}
+		slices.SortStableFunc(want, func(a, b uint32) int {
+			for _, f := range c.cmps {
+				if r := f(rows[a], rows[b]); r != 0 {
+					return r
+				}
+			}
+			return 0
+		})
+		if !slices.Equal(perm, want) {
+			t.Errorf("key %s: permutation differs from the reference sort", c.key)
+		}
+	}
+}
+
+// TestMergePermutationOfSortedChunks: chunks sorted one by one merge into
+// one sorted order that holds every row once, ties in chunk order.
+func TestMergePermutationOfSortedChunks(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	key, err := transform.ParseKey("p, v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := testRecords(mem, 4, 500, 3, 9)
+	var sorted []arrow.Record
+	for _, r := range recs {
+		order, err := SortPermutation([]arrow.Record{r}, key[:1], mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx := make([]int32, len(order))
+		for i, o := range order {
+			idx[i] = int32(o)
+		}
+		s, err := takeRecord(context.Background(), r, idx, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sorted = append(sorted, s)
+		r.Release()
+	}
+	defer func() {
+		for _, s := range sorted {
+			s.Release()
+		}
+	}()
+	perm, err := MergePermutation(sorted, key[:1], mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps, vs []int64
+	for _, s := range sorted {
+		for i := 0; i < int(s.NumRows()); i++ {
+			ps = append(ps, int64(s.Column(0).(*array.Int32).Value(i)))
+			vs = append(vs, s.Column(1).(*array.Int64).Value(i))
+		}
+	}
+	seen := make([]bool, len(ps))
+	for i, p := range perm {
+		if seen[p] {
+			t.Fatalf("row %d twice", p)
+		}
+		seen[p] = true
+		if i > 0 {
+			a, b := perm[i-1], p
+			if ps[a] > ps[b] || ps[a] == ps[b] && vs[a] > vs[b] {
+				t.Fatalf("position %d: (%d, %d) after (%d, %d)", i, ps[b], vs[b], ps[a], vs[a])
+			}
+		}
+	}
+	if len(perm) != len(ps) {
+		t.Fatalf("%d rows merged of %d", len(perm), len(ps))
 	}
 }

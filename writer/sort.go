@@ -38,16 +38,28 @@ func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.
 	case 0:
 		return perm, nil
 	case 1:
+		// Sort (key, row) pairs held together: no indirection per compare.
+		type pair struct {
+			k   uint64
+			row uint32
+		}
 		k := keys[0]
-		slices.SortFunc(perm, func(a, b uint32) int {
-			if k[a] != k[b] {
-				if k[a] < k[b] {
+		pairs := make([]pair, n)
+		for i := range pairs {
+			pairs[i] = pair{k[i], uint32(i)}
+		}
+		slices.SortFunc(pairs, func(a, b pair) int {
+			if a.k != b.k {
+				if a.k < b.k {
 					return -1
 				}
 				return 1
 			}
-			return int(a) - int(b)
+			return int(a.row) - int(b.row)
 		})
+		for i, p := range pairs {
+			perm[i] = p.row
+		}
 	default:
 		slices.SortFunc(perm, func(a, b uint32) int {
 			return compareRows(keys, a, b)
