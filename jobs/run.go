@@ -35,7 +35,8 @@ type Summary struct {
 	RowsRead, RowsWritten int64
 	// Batches is the inserts made; each insert creates one part.
 	Batches int
-	// PartsCreated is the parts the inserts created (one per batch).
+	// PartsCreated is the parts the inserts created: one per batch, or one
+	// per replica written when batches go to every replica.
 	PartsCreated int
 	// ForcedBatches is how many batches the memory budget cut early.
 	ForcedBatches int
@@ -149,7 +150,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	sum.RowsWritten = progress.RowsWritten.Load()
 	sum.Batches = int(progress.Batches.Load())
-	sum.PartsCreated = sum.Batches
+	sum.PartsCreated = int(w.inserts.Load())
 	for _, ps := range batcher.Partitions() {
 		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.shardNum(ps.Shard), Partition: ps.Partition, Rows: ps.Rows, Bytes: ps.Bytes, Batches: ps.Batches})
 	}
@@ -168,8 +169,8 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 }
 
 // BufferBudget is the share of write.max_buffer_bytes that buffered rows
-// may take: three quarters. The rest is for reading splits and for the
-// batches being sent.
+// may take: five eighths. The rest is for reading splits, for the batches
+// being sent and for the garbage collector's headroom.
 func BufferBudget(max ByteSize) int64 { return int64(max) / 8 * 5 }
 
 // MemoryLimit is the soft limit for the Go runtime that keeps the whole

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/chload/chload/writer"
 )
@@ -15,6 +16,8 @@ import (
 type shardWriter struct {
 	s         *session
 	inserters map[string]*writer.Inserter
+	// inserts counts the inserts made, each of which created one part.
+	inserts atomic.Int64
 }
 
 func newShardWriter(s *session) *shardWriter {
@@ -90,6 +93,7 @@ func (w *shardWriter) insertOn(ctx context.Context, addr string, b *writer.Batch
 	if err := w.inserters[addr].Insert(ctx, b); err != nil {
 		return err
 	}
+	w.inserts.Add(1)
 	w.s.log.Debug("batch inserted", "node", addr, "shard", w.s.shardNum(b.Shard), "partition", b.Partition, "batch", b.Seq, "rows", b.Rows, "forced", b.Forced)
 	return nil
 }
