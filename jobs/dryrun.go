@@ -37,6 +37,9 @@ type DryRunReport struct {
 	Cluster     string `json:"cluster,omitempty"`
 	Distributed string `json:"distributed,omitempty"`
 	ShardingKey string `json:"sharding_key,omitempty"`
+	// MaxConcurrency is the most inserts the run would have in flight at
+	// once, over all nodes.
+	MaxConcurrency int `json:"max_concurrency"`
 	// Nodes is every node's load now and the inserts it would get.
 	Nodes []DryRunNode `json:"nodes"`
 	Notes []string     `json:"notes,omitempty"`
@@ -93,6 +96,7 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 		PartitionKey: sess.table.PartitionKey, SortingKey: sess.table.SortingKey,
 		Defaulted: sess.plan.Defaulted, Ignored: sess.plan.Ignored, Splits: len(sess.splits),
 		BatchRows: job.Write.BatchRows, MaxBufferBytes: int64(job.Write.MaxBufferBytes),
+		MaxConcurrency: sess.globalCap(),
 	}
 	for _, ic := range sess.plan.Inserts {
 		rep.Columns = append(rep.Columns, ic.Column.Name)

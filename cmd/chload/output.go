@@ -38,7 +38,7 @@ func printDryRun(w io.Writer, r *jobs.DryRunReport) {
 	}
 	fmt.Fprintf(tw, "total\t\t\t%d\t%s\t%d\t\t\t\n", r.Rows, humanBytes(r.EstimatedBytes), r.Batches)
 	tw.Flush()
-	fmt.Fprintln(w, "\nnodes (load now, and the concurrent inserts each would get):")
+	fmt.Fprintf(w, "\nnodes (load now, and the concurrent inserts each would get; at most %d at once in all):\n", r.MaxConcurrency)
 	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "node\tshard\treplica\tinserts allowed\tmerges (table)\tqueries\tmax parts/partition\twhy\t")
 	for _, n := range r.Nodes {
