@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -140,4 +141,32 @@ func FuzzExpand(f *testing.F) {
 			t.Fatalf("X not expanded in %q -> %q", s, out)
 		}
 	})
+}
+
+func TestConcurrencyAutoOrNumber(t *testing.T) {
+	base := "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrite:\n  concurrency: %s\n"
+	for in, want := range map[string]Concurrency{"auto": Auto, "3": 3, `"4"`: 4} {
+		job, err := Parse([]byte(fmt.Sprintf(base, in)), LoadOptions{Env: envOf(nil)})
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if job.Write.Concurrency != want {
+			t.Errorf("%s: got %d, want %d", in, job.Write.Concurrency, want)
+		}
+	}
+	for _, in := range []string{"0", "fast", "-1", "100"} {
+		if _, err := Parse([]byte(fmt.Sprintf(base, in)), LoadOptions{Env: envOf(nil)}); err == nil {
+			t.Errorf("concurrency %s accepted", in)
+		}
+	}
+	job, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b, cluster: c, sharding_key: 'intHash64(k)', internal_replication: false}\n"), LoadOptions{Env: envOf(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Target.Cluster != "c" || job.Target.ShardingKey != "intHash64(k)" || job.Target.InternalReplication == nil || *job.Target.InternalReplication {
+		t.Fatalf("cluster target %+v", job.Target)
+	}
+	if _, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b, sharding_key: k}\n"), LoadOptions{Env: envOf(nil)}); err == nil || !strings.Contains(err.Error(), "target.sharding_key") {
+		t.Fatalf("sharding key without cluster: %v", err)
+	}
 }

@@ -1,0 +1,48 @@
+package writer
+
+import "testing"
+
+func TestParseDistributed(t *testing.T) {
+	cases := []struct {
+		in   string
+		want DistributedEngine
+	}{
+		{"Distributed(test_cluster, default, events_local, cityHash64(k))", DistributedEngine{"test_cluster", "default", "events_local", "cityHash64(k)"}},
+		{"Distributed('c', 'db', 't', sipHash64(a, concat(b, ',')), 'policy')", DistributedEngine{"c", "db", "t", "sipHash64(a, concat(b, ','))"}},
+		{"Distributed(c, db, t)", DistributedEngine{"c", "db", "t", ""}},
+		{"Distributed(`c`, `d b`, t, rand())", DistributedEngine{"c", "d b", "t", "rand()"}},
+	}
+	for _, c := range cases {
+		got, err := ParseDistributed(c.in)
+		if err != nil || got != c.want {
+			t.Errorf("%s: got %+v, %v; want %+v", c.in, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"MergeTree", "Distributed(c, db)", "Distributed c"} {
+		if _, err := ParseDistributed(bad); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func TestShardOfFollowsWeights(t *testing.T) {
+	topo := &Topology{Shards: []Shard{{Num: 1, Weight: 1}, {Num: 2, Weight: 3}}, TotalWeight: 4, slots: []int{0, 1, 1, 1}}
+	for key, want := range map[uint64]int{0: 0, 1: 1, 2: 1, 3: 1, 4: 0, 5: 1, 1<<63 + 4: 0} {
+		if got := topo.ShardOf(key); got != want {
+			t.Errorf("key %d: shard %d, want %d", key, got, want)
+		}
+	}
+}
+
+func TestIsRandAndLoopback(t *testing.T) {
+	for in, want := range map[string]bool{"rand()": true, " rand( ) ": true, "rand(1)": true, "rand64()": false, "intHash64(rand())": false, "cityHash64(k)": false} {
+		if isRand(in) != want {
+			t.Errorf("isRand(%q) = %v", in, !want)
+		}
+	}
+	for in, want := range map[string]bool{"127.0.0.1:9000": true, "localhost:9000": true, "[::1]:9000": true, "10.0.0.1:9000": false, "ch-1:9000": false} {
+		if isLoopback(in) != want {
+			t.Errorf("isLoopback(%q) = %v", in, !want)
+		}
+	}
+}
