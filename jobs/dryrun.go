@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer"
 )
 
@@ -111,11 +110,7 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	// The batcher runs as in a real run, over the key columns only, so the
 	// batches counted are the batches the run makes (save early flushes by
 	// the memory budget, which depend on whole rows).
-	var extra []*transform.Expr
-	if sess.dest.ShardingKey != nil {
-		extra = append(extra, sess.dest.ShardingKey)
-	}
-	plan := sess.plan.PartitionPlan(extra...)
+	plan := sess.plan.PartitionPlan(sess.dest.RowKeys()...)
 	batcher := writer.NewBatcher(writer.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
 		func(b *writer.Batch) error { b.Release(); return nil })
 	err = sess.readConverted(ctx, plan, job.Write.Readers, false, nil, func(c converted) error {
@@ -130,12 +125,8 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	}
 	// What each shard holds now, read from its first replica that answers.
 	current := make([]map[string]writer.PartitionState, len(sess.shards))
-	conns := map[string]*writer.Node{}
-	for i := range sess.nodes {
-		conns[sess.nodes[i].Addr] = &sess.nodes[i]
-	}
 	for i, addrs := range sess.shards {
-		if current[i], err = writer.CurrentPartitions(ctx, conns[addrs[0]].Conn, sess.table); err != nil {
+		if current[i], err = writer.CurrentPartitions(ctx, sess.connTo(addrs[0]), sess.table); err != nil {
 			return nil, err
 		}
 	}

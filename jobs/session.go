@@ -90,11 +90,7 @@ func (s *session) open(ctx context.Context) error {
 		return err
 	}
 	s.readHostCores(ctx)
-	var extra []*transform.Expr
-	if s.dest.ShardingKey != nil {
-		extra = append(extra, s.dest.ShardingKey)
-	}
-	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns, extra...); err != nil {
+	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns, s.dest.RowKeys()...); err != nil {
 		return err
 	}
 	s.monitor = writer.NewLoadMonitor(s.nodes, s.table.Database, s.table.Name, writer.LoadPolicy{
@@ -233,6 +229,16 @@ func shardingKeyText(d *writer.Destination) string {
 		return d.ShardingKey.String()
 	}
 	return ""
+}
+
+// connTo is the connection to the node at addr.
+func (s *session) connTo(addr string) driver.Conn {
+	for _, n := range s.nodes {
+		if n.Addr == addr {
+			return n.Conn
+		}
+	}
+	return nil
 }
 
 func (s *session) close() {

@@ -115,6 +115,15 @@ type Destination struct {
 	InternalReplication bool
 }
 
+// RowKeys are the expressions evaluated on every row besides the table's
+// own partition and sorting keys: the sharding key, when there is one.
+func (d *Destination) RowKeys() []*transform.Expr {
+	if d.ShardingKey == nil {
+		return nil
+	}
+	return []*transform.Expr{d.ShardingKey}
+}
+
 // DistributedEngine is a parsed Distributed(cluster, database, table[,
 // sharding_key[, policy]]) engine.
 type DistributedEngine struct {

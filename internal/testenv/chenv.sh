@@ -114,27 +114,27 @@ http_ping() { # port
 	[[ "$reply" == *"Ok."* ]]
 }
 
+# zk_cmd word: send a four-letter command to ZooKeeper and print the reply.
+zk_cmd() {
+	(
+		exec 2>/dev/null
+		exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || exit 1
+		printf '%s' "$1" >&3
+		timeout 2 cat <&3
+	)
+}
+
 # zk_serving: ZooKeeper answers ruok before it serves sessions; srvr says
 # "Mode: ..." only once it does.
 zk_serving() {
 	local reply
-	reply="$(
-		exec 2>/dev/null
-		exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || exit 1
-		printf 'srvr' >&3
-		timeout 2 cat <&3
-	)" || return 1
+	reply="$(zk_cmd srvr)" || return 1
 	[[ "$reply" == *"Mode:"* ]]
 }
 
 zk_ruok() {
 	local reply
-	reply="$(
-		exec 2>/dev/null
-		exec 3<>"/dev/tcp/127.0.0.1/$ZK_PORT" || exit 1
-		printf 'ruok' >&3
-		timeout 2 cat <&3
-	)" || return 1
+	reply="$(zk_cmd ruok)" || return 1
 	[[ "$reply" == "imok" ]]
 }
 
