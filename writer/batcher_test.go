@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"math/rand"
 	"slices"
 	"strings"
@@ -308,5 +309,32 @@ func TestMergePermutationOfSortedChunks(t *testing.T) {
 	}
 	if len(perm) != len(ps) {
 		t.Fatalf("%d rows merged of %d", len(perm), len(ps))
+	}
+}
+
+// TestRadixSortRowsIsAStableSort: wide keys, many ties and digits all keys
+// share give the order of a stable comparison sort.
+func TestRadixSortRowsIsAStableSort(t *testing.T) {
+	rng := rand.New(rand.NewSource(5))
+	for _, n := range []int{0, 1, 2, 1000, 70000} {
+		for _, spread := range []uint64{1, 3, 1 << 20, math.MaxUint64} {
+			k := make([]uint64, n)
+			base := rng.Uint64() &^ (1 << 63)
+			for i := range k {
+				if spread == math.MaxUint64 {
+					k[i] = rng.Uint64()
+				} else {
+					k[i] = base + uint64(rng.Int63n(int64(spread)))<<30
+				}
+			}
+			want := make([]uint32, n)
+			for i := range want {
+				want[i] = uint32(i)
+			}
+			slices.SortStableFunc(want, func(a, b uint32) int { return cmp.Compare(k[a], k[b]) })
+			if got := radixSortRows(k); !slices.Equal(got, want) {
+				t.Errorf("n %d, spread %d: order differs from a stable sort", n, spread)
+			}
+		}
 	}
 }

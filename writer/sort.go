@@ -29,38 +29,13 @@ func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.
 		if perm, ok := radixFriendlySort(keys[0], n); ok {
 			return perm, nil
 		}
+		return radixSortRows(keys[0]), nil
 	}
 	perm := make([]uint32, n)
 	for i := range perm {
 		perm[i] = uint32(i)
 	}
-	switch len(keys) {
-	case 0:
-		return perm, nil
-	case 1:
-		// Sort (key, row) pairs held together: no indirection per compare.
-		type pair struct {
-			k   uint64
-			row uint32
-		}
-		k := keys[0]
-		pairs := make([]pair, n)
-		for i := range pairs {
-			pairs[i] = pair{k[i], uint32(i)}
-		}
-		slices.SortFunc(pairs, func(a, b pair) int {
-			if a.k != b.k {
-				if a.k < b.k {
-					return -1
-				}
-				return 1
-			}
-			return int(a.row) - int(b.row)
-		})
-		for i, p := range pairs {
-			perm[i] = p.row
-		}
-	default:
+	if len(keys) > 1 {
 		slices.SortFunc(perm, func(a, b uint32) int {
 			return compareRows(keys, a, b)
 		})
@@ -241,6 +216,60 @@ func radixFriendlySort(k []uint64, n int) ([]uint32, bool) {
 	}
 	return perm, true
 }
+
+// radixSortRows returns the row numbers of k ordered by their keys, ties
+// in row order: a least-significant-digit radix sort over 11-bit digits of
+// the key minus its minimum, skipping digits every key shares. It is
+// stable, so rows that tie keep arrival order.
+func radixSortRows(k []uint64) []uint32 {
+	n := len(k)
+	perm := make([]uint32, n)
+	if n == 0 {
+		return perm
+	}
+	lo, hi := k[0], k[0]
+	for _, v := range k {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	keys := make([]uint64, n)
+	for i, v := range k {
+		keys[i] = v - lo
+		perm[i] = uint32(i)
+	}
+	width := uint(bits.Len64(hi - lo))
+	tmpK := make([]uint64, n)
+	tmpP := make([]uint32, n)
+	var count [1 << radixBits]int
+	for shift := uint(0); shift < width; shift += radixBits {
+		clear(count[:])
+		for _, v := range keys {
+			count[(v>>shift)&radixMask]++
+		}
+		if count[(keys[0]>>shift)&radixMask] == n {
+			continue // every key has this digit
+		}
+		sum := 0
+		for d, c := range count {
+			count[d] = sum
+			sum += c
+		}
+		for i, v := range keys {
+			d := (v >> shift) & radixMask
+			j := count[d]
+			count[d]++
+			tmpK[j] = v
+			tmpP[j] = perm[i]
+		}
+		keys, tmpK = tmpK, keys
+		perm, tmpP = tmpP, perm
+	}
+	return perm
+}
+
+const (
+	radixBits = 11
+	radixMask = 1<<radixBits - 1
+)
 
 func constant(k []uint64) bool {
 	for _, v := range k[1:] {
