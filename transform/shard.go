@@ -33,40 +33,15 @@ func ShardKeyUint64(key arrow.Array) ([]uint64, error) {
 			}
 		}
 	}
-	out := make([]uint64, key.Len())
-	switch a := key.(type) {
-	case *array.Int8:
-		for i, v := range a.Int8Values() {
+	switch key.(type) {
+	case *array.Int8, *array.Int16, *array.Int32:
+		out := intValues(key) // sign-extended: keep the low 32 bits
+		for i, v := range out {
 			out[i] = uint64(uint32(v))
 		}
-	case *array.Int16:
-		for i, v := range a.Int16Values() {
-			out[i] = uint64(uint32(v))
-		}
-	case *array.Int32:
-		for i, v := range a.Int32Values() {
-			out[i] = uint64(uint32(v))
-		}
-	case *array.Int64:
-		for i, v := range a.Int64Values() {
-			out[i] = uint64(v)
-		}
-	case *array.Uint8:
-		for i, v := range a.Uint8Values() {
-			out[i] = uint64(v)
-		}
-	case *array.Uint16:
-		for i, v := range a.Uint16Values() {
-			out[i] = uint64(v)
-		}
-	case *array.Uint32:
-		for i, v := range a.Uint32Values() {
-			out[i] = uint64(v)
-		}
-	case *array.Uint64:
-		copy(out, a.Uint64Values())
-	default:
-		return nil, fmt.Errorf("sharding key has type %s: ClickHouse requires an integer sharding key", key.DataType())
+		return out, nil
+	case *array.Int64, *array.Uint8, *array.Uint16, *array.Uint32, *array.Uint64:
+		return intValues(key), nil
 	}
-	return out, nil
+	return nil, fmt.Errorf("sharding key has type %s: ClickHouse requires an integer sharding key", key.DataType())
 }
