@@ -214,8 +214,8 @@ func TestSortPermutationMatchesReferenceSort(t *testing.T) {
 	}
 	cmpI := func(x, y row) int { return cmp.Compare(x.i, y.i) }
 	cmpF := func(x, y row) int { return cmp.Compare(x.f, y.f) }
-	// Each key set takes a different path: several columns, one column
-	// (pairs sorted together), columns packed into one integer.
+	// Each key set takes a different path: several columns compared, one
+	// column radix-sorted, columns packed into one integer and radix-sorted.
 	for _, c := range []struct {
 		key  string
 		cmps []func(x, y row) int

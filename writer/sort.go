@@ -26,9 +26,6 @@ func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.
 		return nil, err
 	}
 	if len(keys) == 1 {
-		if perm, ok := radixFriendlySort(keys[0], n); ok {
-			return perm, nil
-		}
 		return radixSortRows(keys[0]), nil
 	}
 	perm := make([]uint32, n)
@@ -186,35 +183,6 @@ func packKeys(keys [][]uint64) ([]uint64, bool) {
 		}
 	}
 	return out, true
-}
-
-// radixFriendlySort sorts row numbers by one key column when key and row
-// number fit in one uint64 together: the pairs sort as plain integers, which
-// is several times faster than sorting indices with a comparison function.
-// Ties keep row order.
-func radixFriendlySort(k []uint64, n int) ([]uint32, bool) {
-	if n == 0 {
-		return []uint32{}, true
-	}
-	lo, hi := k[0], k[0]
-	for _, v := range k {
-		lo, hi = min(lo, v), max(hi, v)
-	}
-	idxBits := uint(bits.Len(uint(n - 1)))
-	if uint(bits.Len64(hi-lo))+idxBits > 64 {
-		return nil, false
-	}
-	pairs := make([]uint64, n)
-	for i, v := range k {
-		pairs[i] = (v-lo)<<idxBits | uint64(i)
-	}
-	slices.Sort(pairs)
-	perm := make([]uint32, n)
-	mask := uint64(1)<<idxBits - 1
-	for i, p := range pairs {
-		perm[i] = uint32(p & mask)
-	}
-	return perm, true
 }
 
 // radixSortRows returns the row numbers of k ordered by their keys, ties
