@@ -145,6 +145,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		return batcher.Close()
 	})
 	err = g.Wait()
+	w.close()
 	for b := range batches { // left behind by a failed insert
 		b.Release()
 	}

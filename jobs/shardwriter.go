@@ -23,9 +23,17 @@ type shardWriter struct {
 func newShardWriter(s *session) *shardWriter {
 	w := &shardWriter{s: s, inserters: map[string]*writer.Inserter{}}
 	for _, n := range s.nodes {
-		w.inserters[n.Addr] = writer.NewInserter(n.Conn, s.plan, s.mem)
+		w.inserters[n.Addr] = writer.NewInserter(n.Conn, s.connParams([]string{n.Addr}), s.plan, s.mem)
 	}
 	return w
+}
+
+// close closes the inserters' own connections; every write must have
+// returned.
+func (w *shardWriter) close() {
+	for _, in := range w.inserters {
+		in.Close()
+	}
 }
 
 // shardNum is the shard_num of shard index i (0 on a single node).

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -11,33 +12,59 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/chload/chload/writer/chcol"
+	"github.com/chload/chload/writer/chnative"
 )
 
 // Inserter sorts batches by the table's sorting key and inserts each as one
 // columnar INSERT over the native protocol. Safe for concurrent use: each
-// Insert takes its own connection from the pool.
+// Insert takes its own connection from a pool.
+//
+// When every column has a Native encoder (chcol.NativeSupported), blocks are
+// encoded straight from the Arrow buffers into the socket buffer on chload's
+// own connections (chnative); otherwise they go through clickhouse-go's
+// columns on conn.
 type Inserter struct {
-	conn  driver.Conn
-	plan  *Plan
-	query string
-	mem   memory.Allocator
+	conn   driver.Conn
+	native *nativePool // nil: insert through conn
+	plan   *Plan
+	query  string
+	mem    memory.Allocator
 }
 
-// NewInserter prepares inserts of plan's columns into its table through
-// conn.
-func NewInserter(conn driver.Conn, plan *Plan, mem memory.Allocator) *Inserter {
+// NewInserter prepares inserts of plan's columns into its table on the node
+// p.Addrs[0], through conn (a pool of clickhouse-go connections to it) or
+// chload's own native connections made with p. Close releases the latter.
+func NewInserter(conn driver.Conn, p ConnParams, plan *Plan, mem memory.Allocator) *Inserter {
 	if mem == nil {
 		mem = memory.DefaultAllocator
 	}
 	names := make([]string, len(plan.Inserts))
+	native := len(p.Addrs) > 0
 	for i, ic := range plan.Inserts {
 		names[i] = quoteIdent(ic.Column.Name)
+		native = native && chcol.NativeSupported(ic.Column.Type)
 	}
-	return &Inserter{
+	w := &Inserter{
 		conn:  conn,
 		plan:  plan,
 		query: fmt.Sprintf("INSERT INTO %s (%s)", plan.Table.QualifiedName(), strings.Join(names, ", ")),
 		mem:   mem,
+	}
+	if native {
+		w.native = newNativePool(p)
+	}
+	return w
+}
+
+// Native reports whether inserts encode blocks themselves (true) or go
+// through clickhouse-go's columns.
+func (w *Inserter) Native() bool { return w.native != nil }
+
+// Close closes the idle connections of the Inserter's own pool. Inserts must
+// have returned.
+func (w *Inserter) Close() {
+	if w.native != nil {
+		w.native.close()
 	}
 }
 
@@ -60,6 +87,9 @@ func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
 		}
 	}
 	op := fmt.Sprintf("insert batch %d of partition %s (%d rows)", b.Seq, b.Partition, b.Rows)
+	if w.native != nil {
+		return w.insertNative(ctx, b, perm, op)
+	}
 	// The batch goes out as blocks of blockRows rows within one INSERT, so
 	// the client never holds a second copy of the whole batch. The server
 	// squashes them back into one block, so one part, because
@@ -93,6 +123,81 @@ func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
 		}
 	}
 	if err := batch.Send(); err != nil {
+		return &ServerError{Op: op, Err: err}
+	}
+	return nil
+}
+
+// insertNative sends b in the order perm as blocks of blockRows rows of one
+// INSERT on a chnative connection, with the same settings (and so the same
+// single part) as the clickhouse-go path.
+func (w *Inserter) insertNative(ctx context.Context, b *Batch, perm []uint32, op string) error {
+	settings := []chnative.Setting{
+		{Name: "min_insert_block_size_rows", Value: int(b.Rows)},
+		{Name: "min_insert_block_size_bytes", Value: 0},
+	}
+	var in *chnative.Insert
+	for {
+		conn, reused, err := w.native.get(ctx)
+		if err != nil {
+			return &ServerError{Op: op, Err: err}
+		}
+		in, err = conn.BeginInsert(ctx, w.query+" VALUES", settings)
+		if err == nil {
+			defer w.native.put(conn)
+			break
+		}
+		w.native.put(conn)
+		var ex *clickhouse.Exception
+		if !reused || ctx.Err() != nil || errors.As(err, &ex) {
+			return &ServerError{Op: op, Err: err}
+		}
+		// An idle connection the server has since closed: nothing was
+		// inserted, so start again on a new one.
+	}
+	header := in.Columns()
+	if len(header) != len(w.plan.Inserts) {
+		in.Abort()
+		return fmt.Errorf("%s: the server expects %d columns, chload sends %d", op, len(header), len(w.plan.Inserts))
+	}
+	for i, ic := range w.plan.Inserts {
+		if header[i].Name != ic.Column.Name {
+			in.Abort()
+			return fmt.Errorf("%s: the server expects column %s where chload sends %s", op, header[i].Name, ic.Column.Name)
+		}
+	}
+	lens := make([]int, len(b.Chunks))
+	for k, c := range b.Chunks {
+		lens[k] = int(c.NumRows())
+	}
+	cols := make([]arrow.Array, len(b.Chunks))
+	var encodeErr error
+	for start := 0; start < len(perm); start += blockRows {
+		part := perm[start:min(start+blockRows, len(perm))]
+		refs, err := chcol.LocateRows(lens, part)
+		if err != nil {
+			in.Abort()
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		err = in.WriteBlock(len(part), func(dst []byte, i int) ([]byte, error) {
+			ic := w.plan.Inserts[i]
+			for k, c := range b.Chunks {
+				cols[k] = c.Column(i)
+			}
+			dst, err := chcol.AppendNative(dst, ic.Column.Type, cols, refs)
+			if err != nil {
+				encodeErr = fmt.Errorf("%s: column %s: %w", op, ic.Column.Name, err)
+			}
+			return dst, err
+		})
+		if encodeErr != nil {
+			return encodeErr
+		}
+		if err != nil {
+			return &ServerError{Op: op, Err: err}
+		}
+	}
+	if err := in.Finish(); err != nil {
 		return &ServerError{Op: op, Err: err}
 	}
 	return nil

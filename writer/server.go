@@ -35,17 +35,24 @@ type ConnParams struct {
 	Logger *slog.Logger
 }
 
+// compression resolves Compression: lz4, zstd or none.
+func (p ConnParams) compression() string {
+	switch p.Compression {
+	case "auto":
+		if len(p.Addrs) > 0 && isLoopback(p.Addrs[0]) {
+			return "none"
+		}
+		return "lz4"
+	case "zstd", "none":
+		return p.Compression
+	}
+	return "lz4"
+}
+
 // Connect opens a native-protocol connection pool and pings the server.
 func Connect(ctx context.Context, p ConnParams) (driver.Conn, error) {
 	method := clickhouse.CompressionLZ4
-	compression := p.Compression
-	if compression == "auto" {
-		compression = "lz4"
-		if len(p.Addrs) > 0 && isLoopback(p.Addrs[0]) {
-			compression = "none"
-		}
-	}
-	switch compression {
+	switch p.compression() {
 	case "zstd":
 		method = clickhouse.CompressionZSTD
 	case "none":

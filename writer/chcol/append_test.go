@@ -83,14 +83,20 @@ func d128(p, s int32, vals ...string) func(memory.Allocator) arrow.Array {
 	}
 }
 
-func TestAppend(t *testing.T) {
+// appendCase is a column of some type as canonical Arrow chunks, the rows
+// to append (nil for all), and the values clickhouse-go should then hold.
+type appendCase struct {
+	typ    string
+	chunks []func(memory.Allocator) arrow.Array
+	perm   []uint32
+	want   []string
+}
+
+// appendCases cover every type Append takes, with NULLs, several chunks and
+// reordering rows.
+func appendCases() []appendCase {
 	ms := &arrow.TimestampType{Unit: arrow.Millisecond, TimeZone: "UTC"}
-	tests := []struct {
-		typ    string
-		chunks []func(memory.Allocator) arrow.Array
-		perm   []uint32
-		want   []string
-	}{
+	return []appendCase{
 		{typ: "Int32", chunks: []func(memory.Allocator) arrow.Array{js(i32, `[1, 2]`), js(i32, `[3]`)}, perm: []uint32{2, 0, 1}, want: []string{"3", "1", "2"}},
 		{typ: "Nullable(Int32)", chunks: []func(memory.Allocator) arrow.Array{js(i32, `[1, null]`), js(i32, `[null, 4]`)}, want: []string{"1", "NULL", "NULL", "4"}},
 		{typ: "UInt64", chunks: []func(memory.Allocator) arrow.Array{uint64s(18446744073709551615)}, want: []string{"18446744073709551615"}},
@@ -126,7 +132,10 @@ func TestAppend(t *testing.T) {
 		{typ: "Map(String, Nullable(String))", chunks: []func(memory.Allocator) arrow.Array{js(arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), `[[{"key": "a", "value": null}, {"key": "b", "value": "x"}]]`)},
 			want: []string{`{"a":NULL "b":"x"}`}},
 	}
-	for _, tt := range tests {
+}
+
+func TestAppend(t *testing.T) {
+	for _, tt := range appendCases() {
 		t.Run(tt.typ, func(t *testing.T) {
 			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 			defer mem.AssertSize(t, 0)

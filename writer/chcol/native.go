@@ -1,0 +1,396 @@
+package chcol
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/decimal128"
+)
+
+// This file encodes canonical Arrow arrays in ClickHouse's Native format, the
+// column layout of the native protocol's data blocks, straight into the
+// send buffer: one copy of each value, where clickhouse-go's columns make two
+// (into the column, then into the buffer).
+
+// littleEndian is whether this host stores numbers as the Native format
+// does; the reinterpreting reads below assume it.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// NativeSupported reports whether AppendNative encodes columns of type t.
+// LowCardinality columns and the types the writer cannot carry are left to
+// clickhouse-go (Append).
+func NativeSupported(t *Type) bool {
+	if !littleEndian || t.LowCardinality {
+		return false
+	}
+	switch t.Base {
+	case "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+		"Float32", "Float64", "Enum8", "Enum16", "Bool", "String", "FixedString",
+		"UUID", "IPv4", "IPv6", "Date", "Date32", "DateTime", "DateTime64":
+		return true
+	case "Decimal":
+		return t.Precision <= 38
+	case "Array":
+		return !t.Nullable && NativeSupported(t.Elem)
+	case "Map":
+		return !t.Nullable && NativeSupported(t.Key) && NativeSupported(t.Value)
+	}
+	return false
+}
+
+// RowRefs lists a block's rows as (chunk, row in chunk) pairs, resolved once
+// for all the columns of the block.
+type RowRefs struct {
+	Chunk, Row []uint32
+}
+
+// Len is the number of rows.
+func (r RowRefs) Len() int { return len(r.Row) }
+
+// LocateRows resolves perm, row numbers into the concatenation of chunks of
+// the given lengths, to RowRefs; nil perm means every row in order.
+func LocateRows(lens []int, perm []uint32) (RowRefs, error) {
+	starts := make([]int, len(lens)+1)
+	for k, n := range lens {
+		starts[k+1] = starts[k] + n
+	}
+	total := starts[len(lens)]
+	if perm == nil {
+		r := RowRefs{Chunk: make([]uint32, total), Row: make([]uint32, total)}
+		pos := 0
+		for k, n := range lens {
+			for i := 0; i < n; i++ {
+				r.Chunk[pos], r.Row[pos] = uint32(k), uint32(i)
+				pos++
+			}
+		}
+		return r, nil
+	}
+	r := RowRefs{Chunk: make([]uint32, len(perm)), Row: make([]uint32, len(perm))}
+	first := make([]int32, total>>locShift+1)
+	k := 0
+	for b := range first {
+		for k+1 < len(lens) && starts[k+1] <= b<<locShift {
+			k++
+		}
+		first[b] = int32(k)
+	}
+	for j, p := range perm {
+		if int(p) >= total {
+			return RowRefs{}, fmt.Errorf("row %d requested, only %d rows given", p, total)
+		}
+		k := int(first[p>>locShift])
+		for starts[k+1] <= int(p) {
+			k++
+		}
+		r.Chunk[j], r.Row[j] = uint32(k), p-uint32(starts[k])
+	}
+	return r, nil
+}
+
+// AppendNative appends the rows refs of the concatenation of chunks
+// (canonical arrays of type t, as Converter.Convert returns them) to dst in
+// the Native format of t, and returns the extended buffer. The chunks are
+// only read during the call. Types for which NativeSupported is false are
+// errors.
+func AppendNative(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) ([]byte, error) {
+	if !NativeSupported(t) {
+		return dst, fmt.Errorf("encode column of type %s: no Native encoder", t)
+	}
+	want, err := t.Arrow("")
+	if err != nil {
+		return dst, err
+	}
+	for _, c := range chunks {
+		if !canonicalLike(c.DataType(), want) {
+			return dst, fmt.Errorf("encode column of type %s: array of type %s is not its canonical type %s", t, c.DataType(), want)
+		}
+	}
+	return appendNative(dst, t, chunks, refs), nil
+}
+
+// appendNative encodes; chunks have t's canonical type.
+func appendNative(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+	if t.Nullable {
+		dst = appendNullMap(dst, chunks, refs)
+	}
+	switch t.Base {
+	case "Int8", "Enum8", "UInt8":
+		return appendFixed(dst, chunks, refs, 1)
+	case "Int16", "Enum16", "UInt16":
+		return appendFixed(dst, chunks, refs, 2)
+	case "Int32", "UInt32", "IPv4", "Float32", "Date32":
+		return appendFixed(dst, chunks, refs, 4)
+	case "Int64", "UInt64", "Float64", "DateTime64":
+		return appendFixed(dst, chunks, refs, 8)
+	case "Date":
+		// Days since 1970 as UInt16; conversion checked the range.
+		return appendNarrowed(dst, chunks, refs, 4, 2)
+	case "DateTime":
+		// Seconds since 1970 as UInt32; conversion checked the range.
+		return appendNarrowed(dst, chunks, refs, 8, 4)
+	case "Bool":
+		return appendBool(dst, chunks, refs)
+	case "String":
+		return appendString(dst, chunks, refs)
+	case "FixedString", "IPv6":
+		return appendFixedBinary(dst, chunks, refs, false)
+	case "UUID":
+		return appendFixedBinary(dst, chunks, refs, true)
+	case "Decimal":
+		return appendDecimal(dst, t, chunks, refs)
+	case "Array":
+		children := make([]arrow.Array, len(chunks))
+		for k, c := range chunks {
+			children[k] = c.(array.ListLike).ListValues()
+		}
+		dst, elems := appendOffsets(dst, chunks, refs)
+		return appendNative(dst, t.Elem, children, elems)
+	case "Map":
+		keys := make([]arrow.Array, len(chunks))
+		items := make([]arrow.Array, len(chunks))
+		for k, c := range chunks {
+			keys[k], items[k] = c.(*array.Map).Keys(), c.(*array.Map).Items()
+		}
+		dst, entries := appendOffsets(dst, chunks, refs)
+		dst = appendNative(dst, t.Key, keys, entries)
+		return appendNative(dst, t.Value, items, entries)
+	}
+	panic("chcol: appendNative of unsupported type " + t.String())
+}
+
+// grow extends dst by n bytes and returns it with the new bytes.
+func grow(dst []byte, n int) ([]byte, []byte) {
+	off := len(dst)
+	dst = slices.Grow(dst, n)[:off+n]
+	return dst, dst[off:]
+}
+
+// valueBytes is the data buffer of a fixed-width array, starting at its
+// first value.
+func valueBytes(a arrow.Array, width int) []byte {
+	buf := a.Data().Buffers()[1]
+	if buf == nil {
+		return nil
+	}
+	return buf.Bytes()[a.Data().Offset()*width:]
+}
+
+// appendNullMap writes one byte per row, 1 for NULL.
+func appendNullMap(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
+	dst, out := grow(dst, refs.Len())
+	for j := range out {
+		out[j] = 0
+		if chunks[refs.Chunk[j]].IsNull(int(refs.Row[j])) {
+			out[j] = 1
+		}
+	}
+	return dst
+}
+
+// isNull reports whether row i of a is NULL; NULL rows are written as zero
+// values, so the bytes sent (and the parts made) do not depend on what Arrow
+// left under them.
+func isNull(a arrow.Array, i int) bool { return a.NullN() > 0 && a.IsNull(i) }
+
+// appendFixed copies width-byte values (the Native layout equals Arrow's on
+// a little-endian host).
+func appendFixed(dst []byte, chunks []arrow.Array, refs RowRefs, width int) []byte {
+	vals := make([][]byte, len(chunks))
+	nulls := false
+	for k, c := range chunks {
+		vals[k] = valueBytes(c, width)
+		nulls = nulls || c.NullN() > 0
+	}
+	dst, out := grow(dst, refs.Len()*width)
+	if len(chunks) == 1 && !nulls && isSequential(refs) {
+		copy(out, vals[0][int(refs.Row[0])*width:])
+		return dst
+	}
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], int(refs.Row[j])
+		if nulls && isNull(chunks[k], i) {
+			clear(out[j*width : (j+1)*width])
+			continue
+		}
+		v := vals[k]
+		switch width {
+		case 1:
+			out[j] = v[i]
+		case 2:
+			binary.LittleEndian.PutUint16(out[2*j:], binary.LittleEndian.Uint16(v[2*i:]))
+		case 4:
+			binary.LittleEndian.PutUint32(out[4*j:], binary.LittleEndian.Uint32(v[4*i:]))
+		case 8:
+			binary.LittleEndian.PutUint64(out[8*j:], binary.LittleEndian.Uint64(v[8*i:]))
+		}
+	}
+	return dst
+}
+
+// isSequential reports whether refs are rows r, r+1, ... of one chunk.
+func isSequential(refs RowRefs) bool {
+	if refs.Len() == 0 {
+		return false
+	}
+	c0, r0 := refs.Chunk[0], refs.Row[0]
+	for j := range refs.Row {
+		if refs.Chunk[j] != c0 || refs.Row[j] != r0+uint32(j) {
+			return false
+		}
+	}
+	return true
+}
+
+// appendNarrowed writes the low out bytes of each in-byte value.
+func appendNarrowed(dst []byte, chunks []arrow.Array, refs RowRefs, in, outW int) []byte {
+	vals := make([][]byte, len(chunks))
+	for k, c := range chunks {
+		vals[k] = valueBytes(c, in)
+	}
+	dst, out := grow(dst, refs.Len()*outW)
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], int(refs.Row[j])
+		if isNull(chunks[k], i) {
+			clear(out[j*outW : (j+1)*outW])
+			continue
+		}
+		copy(out[j*outW:(j+1)*outW], vals[k][i*in:])
+	}
+	return dst
+}
+
+func appendBool(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
+	dst, out := grow(dst, refs.Len())
+	for j := range refs.Row {
+		a := chunks[refs.Chunk[j]].(*array.Boolean)
+		i := int(refs.Row[j])
+		out[j] = 0
+		if !isNull(a, i) && a.Value(i) {
+			out[j] = 1
+		}
+	}
+	return dst
+}
+
+// appendString writes each value as its length (unsigned LEB128) and bytes.
+func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
+	offs := make([][]int32, len(chunks))
+	data := make([][]byte, len(chunks))
+	size := 0
+	for k, c := range chunks {
+		a := c.(*array.String)
+		offs[k] = a.ValueOffsets()
+		if b := a.Data().Buffers()[2]; b != nil {
+			data[k] = b.Bytes()
+		}
+		if n := len(offs[k]); n > 0 {
+			size += int(offs[k][n-1] - offs[k][0])
+		}
+	}
+	// Room for every row of the chunks is an upper bound when the block
+	// takes most of their rows, and a guess otherwise.
+	dst = slices.Grow(dst, min(size, 64*refs.Len())+refs.Len())
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], refs.Row[j]
+		s, e := offs[k][i], offs[k][i+1]
+		if isNull(chunks[k], int(i)) {
+			s = e
+		}
+		n := e - s
+		if n < 0x80 {
+			dst = append(dst, byte(n))
+		} else {
+			dst = binary.AppendUvarint(dst, uint64(n))
+		}
+		dst = append(dst, data[k][s:e]...)
+	}
+	return dst
+}
+
+// appendFixedBinary copies fixed-size binary values; for UUIDs each 8-byte
+// half is reversed (ClickHouse stores a UUID as two little-endian UInt64s).
+func appendFixedBinary(dst []byte, chunks []arrow.Array, refs RowRefs, uuid bool) []byte {
+	if refs.Len() == 0 {
+		return dst
+	}
+	width := chunks[0].DataType().(*arrow.FixedSizeBinaryType).ByteWidth
+	vals := make([][]byte, len(chunks))
+	for k, c := range chunks {
+		vals[k] = valueBytes(c, width)
+	}
+	dst, out := grow(dst, refs.Len()*width)
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], int(refs.Row[j])
+		o := out[j*width : (j+1)*width]
+		if isNull(chunks[k], i) {
+			clear(o)
+			continue
+		}
+		v := vals[k][i*width : (i+1)*width]
+		if uuid {
+			binary.LittleEndian.PutUint64(o, binary.BigEndian.Uint64(v))
+			binary.LittleEndian.PutUint64(o[8:], binary.BigEndian.Uint64(v[8:]))
+			continue
+		}
+		copy(o, v)
+	}
+	return dst
+}
+
+// appendDecimal writes Decimal values as Int32, Int64 or Int128 by
+// precision; conversion checked that each value fits its precision.
+func appendDecimal(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+	width := 16
+	switch {
+	case t.Precision <= 9:
+		width = 4
+	case t.Precision <= 18:
+		width = 8
+	}
+	dst, out := grow(dst, refs.Len()*width)
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], int(refs.Row[j])
+		var v decimal128.Num
+		if !isNull(chunks[k], i) {
+			v = chunks[k].(*array.Decimal128).Value(i)
+		}
+		o := out[j*width:]
+		switch width {
+		case 4:
+			binary.LittleEndian.PutUint32(o, uint32(v.LowBits()))
+		case 8:
+			binary.LittleEndian.PutUint64(o, v.LowBits())
+		default:
+			binary.LittleEndian.PutUint64(o, v.LowBits())
+			binary.LittleEndian.PutUint64(o[8:], uint64(v.HighBits()))
+		}
+	}
+	return dst
+}
+
+// appendOffsets writes the Native offsets of list-like rows (each row's
+// end, counted over the block's elements, as UInt64) and returns the
+// elements' refs into the chunks' children, in order.
+func appendOffsets(dst []byte, chunks []arrow.Array, refs RowRefs) ([]byte, RowRefs) {
+	dst, out := grow(dst, refs.Len()*8)
+	var elems RowRefs
+	var end uint64
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], int(refs.Row[j])
+		s, e := chunks[k].(array.ListLike).ValueOffsets(i)
+		if isNull(chunks[k], i) {
+			s = e
+		}
+		for x := s; x < e; x++ {
+			elems.Chunk = append(elems.Chunk, k)
+			elems.Row = append(elems.Row, uint32(x))
+		}
+		end += uint64(e - s)
+		binary.LittleEndian.PutUint64(out[8*j:], end)
+	}
+	return dst, elems
+}
