@@ -13,11 +13,13 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 
 	"github.com/chload/chload/internal/testenv"
+	"github.com/chload/chload/writer/chnative"
 )
 
 // TestInsertEveryType converts source arrays into every column type ClickHouse 18.16
-// has, appends them through a real batch in a permuted order from two chunks, reads
-// the table back in insertion order and compares every value.
+// has, inserts them in a permuted order from two chunks, through clickhouse-go's
+// batch and through chload's own Native encoding, reads each table back in
+// insertion order and compares every value.
 func TestInsertEveryType(t *testing.T) {
 	conn := testenv.Conn(t)
 	db := testenv.ScratchDB(t, conn)
@@ -93,7 +95,6 @@ func TestInsertEveryType(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
 	perm := []uint32{4, 2, 0, 1, 3}
-	var defs, names []string
 	types := make([]*Type, len(cols))
 	chunks := make([][]arrow.Array, len(cols))
 	for i, c := range cols {
@@ -102,8 +103,6 @@ func TestInsertEveryType(t *testing.T) {
 			t.Fatal(err)
 		}
 		types[i] = typ
-		defs = append(defs, c.name+" "+c.typ)
-		names = append(names, c.name)
 		src := c.src(mem)
 		conv, err := NewConverter(typ, serverTZ, src.DataType())
 		if err != nil {
@@ -122,53 +121,112 @@ func TestInsertEveryType(t *testing.T) {
 	}
 
 	create := clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{"allow_experimental_low_cardinality_type": 1}))
-	// Log keeps the insertion order, so reading back shows that perm was applied.
-	ddl := fmt.Sprintf("CREATE TABLE %s.t (%s) ENGINE = Log", db, strings.Join(defs, ", "))
-	if err := conn.Exec(create, ddl); err != nil {
-		t.Fatalf("create table: %v", err)
-	}
-	batch, err := conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.t (%s)", db, strings.Join(names, ", ")))
-	if err != nil {
-		t.Fatalf("prepare insert: %v", err)
-	}
-	defer batch.Close()
-	for i := range cols {
-		if err := Append(batch.Column(i), types[i], chunks[i], perm); err != nil {
-			t.Fatalf("column %s: %v", cols[i].name, err)
-		}
-	}
-	if err := batch.Send(); err != nil {
-		t.Fatalf("send batch: %v", err)
-	}
+	// Both insert paths: clickhouse-go's columns (Append) and chload's own
+	// Native encoder (AppendNative, over chnative), which takes every column
+	// but LowCardinality ones. Each must read back the same values.
+	for _, path := range []string{"clickhouse-go", "native"} {
+		t.Run(path, func(t *testing.T) {
+			var idx []int
+			var defs, names []string
+			for i, c := range cols {
+				if path == "native" && !NativeSupported(types[i]) {
+					continue
+				}
+				idx = append(idx, i)
+				defs = append(defs, c.name+" "+c.typ)
+				names = append(names, c.name)
+			}
+			table := fmt.Sprintf("%s.t_%s", db, strings.ReplaceAll(path, "-", "_"))
+			// Log keeps the insertion order, so reading back shows that perm was applied.
+			ddl := fmt.Sprintf("CREATE TABLE %s (%s) ENGINE = Log", table, strings.Join(defs, ", "))
+			if err := conn.Exec(create, ddl); err != nil {
+				t.Fatalf("create table: %v", err)
+			}
+			insert := fmt.Sprintf("INSERT INTO %s (%s)", table, strings.Join(names, ", "))
+			if path == "native" {
+				insertNative(t, insert, idx, types, chunks, perm)
+			} else {
+				batch, err := conn.PrepareBatch(ctx, insert)
+				if err != nil {
+					t.Fatalf("prepare insert: %v", err)
+				}
+				defer batch.Close()
+				for j, i := range idx {
+					if err := Append(batch.Column(j), types[i], chunks[i], perm); err != nil {
+						t.Fatalf("column %s: %v", cols[i].name, err)
+					}
+				}
+				if err := batch.Send(); err != nil {
+					t.Fatalf("send batch: %v", err)
+				}
+			}
 
-	rows, err := conn.Query(ctx, fmt.Sprintf("SELECT %s FROM %s.t", strings.Join(names, ", "), db))
+			rows, err := conn.Query(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(names, ", "), table))
+			if err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			defer rows.Close()
+			got := make([][]string, len(idx))
+			for rows.Next() {
+				dest := make([]any, len(idx))
+				for j, ct := range rows.ColumnTypes() {
+					dest[j] = reflect.New(ct.ScanType()).Interface()
+				}
+				if err := rows.Scan(dest...); err != nil {
+					t.Fatalf("scan row: %v", err)
+				}
+				for j := range idx {
+					got[j] = append(got[j], show(dest[j]))
+				}
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatalf("read rows: %v", err)
+			}
+			for j, i := range idx {
+				c := cols[i]
+				want := make([]string, len(perm))
+				for k, p := range perm {
+					want[k] = c.want[p]
+				}
+				if !reflect.DeepEqual(got[j], want) {
+					t.Errorf("column %s %s:\n got  %v\n want %v", c.name, c.typ, got[j], want)
+				}
+			}
+		})
+	}
+}
+
+// insertNative inserts rows perm of the columns idx of chunks with chnative
+// and AppendNative, as two blocks of one INSERT.
+func insertNative(t *testing.T, query string, idx []int, types []*Type, chunks [][]arrow.Array, perm []uint32) {
+	t.Helper()
+	ctx := context.Background()
+	c, err := chnative.Dial(ctx, chnative.Options{Addr: testenv.ClickHouseAddr(t), Compression: "lz4"})
 	if err != nil {
-		t.Fatalf("read back: %v", err)
+		t.Fatalf("connect: %v", err)
 	}
-	defer rows.Close()
-	got := make([][]string, len(cols))
-	for rows.Next() {
-		dest := make([]any, len(cols))
-		for i, ct := range rows.ColumnTypes() {
-			dest[i] = reflect.New(ct.ScanType()).Interface()
+	defer c.Close()
+	in, err := c.BeginInsert(ctx, query+" VALUES", nil)
+	if err != nil {
+		t.Fatalf("begin insert: %v", err)
+	}
+	if len(in.Columns()) != len(idx) {
+		t.Fatalf("server header %v, want %d columns", in.Columns(), len(idx))
+	}
+	lens := []int{chunks[0][0].Len(), chunks[0][1].Len()}
+	for _, part := range [][]uint32{perm[:2], perm[2:]} {
+		refs, err := LocateRows(lens, part)
+		if err != nil {
+			t.Fatal(err)
 		}
-		if err := rows.Scan(dest...); err != nil {
-			t.Fatalf("scan row: %v", err)
-		}
-		for i := range cols {
-			got[i] = append(got[i], show(dest[i]))
+		err = in.WriteBlock(len(part), func(dst []byte, j int) ([]byte, error) {
+			return AppendNative(dst, types[idx[j]], chunks[idx[j]], refs)
+		})
+		if err != nil {
+			t.Fatalf("write block: %v", err)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		t.Fatalf("read rows: %v", err)
-	}
-	for i, c := range cols {
-		want := make([]string, len(perm))
-		for k, p := range perm {
-			want[k] = c.want[p]
-		}
-		if !reflect.DeepEqual(got[i], want) {
-			t.Errorf("column %s %s:\n got  %v\n want %v", c.name, c.typ, got[i], want)
-		}
+	if err := in.Finish(); err != nil {
+		t.Fatalf("finish insert: %v", err)
 	}
 }

@@ -308,11 +308,13 @@ func (in *Insert) Finish() error {
 	}
 }
 
-// Abort gives up the insert; the connection is left broken (the server
-// drops an insert whose client goes away before the empty end block).
+// Abort gives up the insert and closes the connection: the server drops an
+// insert whose client goes away before the empty end block (a Cancel packet
+// would end the data instead, and the server would write what it has).
 func (in *Insert) Abort() {
 	in.end()
 	in.c.broken = true
+	in.c.nc.Close()
 }
 
 func (in *Insert) abort(err error) error {
