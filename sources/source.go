@@ -9,6 +9,7 @@ package sources
 import (
 	"context"
 	"fmt"
+	"github.com/apache/arrow/go/v15/arrow/memory"
 	"sort"
 	"strings"
 	"sync"
@@ -100,4 +101,11 @@ func New(name string, decode Decoder) (Source, error) {
 		return nil, fmt.Errorf("unknown source type %q (known: %s)", name, strings.Join(Names(), ", "))
 	}
 	return f(decode)
+}
+
+// AllocatorUser is a Source that allocates the Arrow arrays it yields from
+// an allocator its user chooses. The session calls UseAllocator once, before
+// Splits, with the allocator its records are released to.
+type AllocatorUser interface {
+	UseAllocator(mem memory.Allocator)
 }

@@ -141,15 +141,17 @@ func takeVarBinary(offsets []int32, values []byte, idx []int32, mem memory.Alloc
 	offBuf.Resize((len(idx) + 1) * 4)
 	outOffs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
 	valBuf := memory.NewResizableBuffer(mem)
-	valBuf.Resize(total)
+	// 16 bytes of slack let copyValue move short values as one word.
+	valBuf.Resize(total + 16)
 	out := valBuf.Bytes()
 	pos := int32(0)
 	outOffs[0] = 0
 	for i, j := range idx {
 		s, e := offsets[j], offsets[j+1]
-		pos += int32(copy(out[pos:], values[s:e]))
+		pos += int32(copyValue(out[pos:], values, int(s), int(e-s)))
 		outOffs[i+1] = pos
 	}
+	valBuf.ResizeNoShrink(total)
 	return offBuf, valBuf
 }
 
@@ -169,4 +171,15 @@ func rawValues(d arrow.ArrayData) []byte {
 		return b.Bytes()
 	}
 	return nil
+}
+
+// copyValue copies src[s:s+n] to the start of dst, which has at least n+16
+// bytes, and returns n. Values of up to 16 bytes (most strings in practice)
+// are moved as one 16-byte word instead of through a memmove call.
+func copyValue(dst, src []byte, s, n int) int {
+	if n <= 16 && s+16 <= len(src) {
+		*(*[16]byte)(dst[:16]) = *(*[16]byte)(src[s : s+16])
+		return n
+	}
+	return copy(dst, src[s:s+n])
 }

@@ -158,6 +158,9 @@ func (s *Source) Open(ctx context.Context, sp sources.Split, columns []string) (
 // until released.
 func (s *Source) Close() error { return nil }
 
+// UseAllocator sets Allocator (sources.AllocatorUser).
+func (s *Source) UseAllocator(mem memory.Allocator) { s.Allocator = mem }
+
 func (s *Source) allocator() memory.Allocator {
 	if s.Allocator == nil {
 		return memory.DefaultAllocator

@@ -248,17 +248,24 @@ func isSequential(refs RowRefs) bool {
 // appendNarrowed writes the low out bytes of each in-byte value.
 func appendNarrowed(dst []byte, chunks []arrow.Array, refs RowRefs, in, outW int) []byte {
 	vals := make([][]byte, len(chunks))
+	nulls := false
 	for k, c := range chunks {
 		vals[k] = valueBytes(c, in)
+		nulls = nulls || c.NullN() > 0
 	}
 	dst, out := grow(dst, refs.Len()*outW)
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], int(refs.Row[j])
-		if isNull(chunks[k], i) {
+		if nulls && chunks[k].IsNull(i) {
 			clear(out[j*outW : (j+1)*outW])
 			continue
 		}
-		copy(out[j*outW:(j+1)*outW], vals[k][i*in:])
+		v := vals[k]
+		if outW == 2 {
+			binary.LittleEndian.PutUint16(out[2*j:], binary.LittleEndian.Uint16(v[i*in:]))
+		} else {
+			binary.LittleEndian.PutUint32(out[4*j:], binary.LittleEndian.Uint32(v[i*in:]))
+		}
 	}
 	return dst
 }
@@ -280,7 +287,7 @@ func appendBool(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 	offs := make([][]int32, len(chunks))
 	data := make([][]byte, len(chunks))
-	size := 0
+	size, nulls := 0, false
 	for k, c := range chunks {
 		a := c.(*array.String)
 		offs[k] = a.ValueOffsets()
@@ -290,25 +297,41 @@ func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 		if n := len(offs[k]); n > 0 {
 			size += int(offs[k][n-1] - offs[k][0])
 		}
+		nulls = nulls || c.NullN() > 0
 	}
 	// Room for every row of the chunks is an upper bound when the block
 	// takes most of their rows, and a guess otherwise.
-	dst = slices.Grow(dst, min(size, 64*refs.Len())+refs.Len())
+	dst = slices.Grow(dst, min(size, 64*refs.Len())+6*refs.Len()+16)
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], refs.Row[j]
 		s, e := offs[k][i], offs[k][i+1]
-		if isNull(chunks[k], int(i)) {
+		if nulls && chunks[k].IsNull(int(i)) {
 			s = e
 		}
-		n := e - s
+		n := int(e - s)
+		if cap(dst)-len(dst) < n+6+16 {
+			dst = slices.Grow(dst, n+6+16+len(dst)/4)
+		}
 		if n < 0x80 {
 			dst = append(dst, byte(n))
 		} else {
 			dst = binary.AppendUvarint(dst, uint64(n))
 		}
-		dst = append(dst, data[k][s:e]...)
+		dst = appendValue(dst, data[k], int(s), n)
 	}
 	return dst
+}
+
+// appendValue appends src[s:s+n] to dst, which has at least n+16 bytes of
+// spare capacity. Values of up to 16 bytes (most strings in practice) are
+// moved as one 16-byte word instead of through a memmove call.
+func appendValue(dst, src []byte, s, n int) []byte {
+	l := len(dst)
+	if n <= 16 && s+16 <= len(src) {
+		*(*[16]byte)(dst[l : l+16]) = *(*[16]byte)(src[s : s+16])
+		return dst[:l+n]
+	}
+	return append(dst, src[s:s+n]...)
 }
 
 // appendFixedBinary copies fixed-size binary values; for UUIDs each 8-byte
