@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/chload/chload/writer"
 )
 
 // bufferPool is an Arrow allocator that keeps freed buffers of at least
@@ -45,6 +45,16 @@ func sizeClass(n int) int {
 
 // Allocate returns a zeroed buffer of size bytes, aligned to 64 bytes.
 func (p *bufferPool) Allocate(size int) []byte {
+	b := p.AllocateUninit(size)
+	if size >= minPooled {
+		clear(b)
+	}
+	return b
+}
+
+// AllocateUninit is Allocate without clearing a reused buffer, for callers
+// that overwrite every byte (writer.UninitAllocator).
+func (p *bufferPool) AllocateUninit(size int) []byte {
 	if size < minPooled {
 		return alloc(size, size)
 	}
@@ -55,9 +65,7 @@ func (p *bufferPool) Allocate(size int) []byte {
 		p.lists[c] = l[:len(l)-1]
 		p.held -= c
 		p.mu.Unlock()
-		b = b[:size]
-		clear(b)
-		return b
+		return b[:size]
 	}
 	p.mu.Unlock()
 	return alloc(size, c)
@@ -100,4 +108,4 @@ func (p *bufferPool) Free(b []byte) {
 	p.held += c
 }
 
-var _ memory.Allocator = (*bufferPool)(nil)
+var _ writer.UninitAllocator = (*bufferPool)(nil)

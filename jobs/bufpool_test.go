@@ -92,3 +92,21 @@ func TestBufferPoolConcurrent(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// TestBufferPoolUninit checks that AllocateUninit hands a freed buffer back
+// as it is (callers overwrite it), while Allocate clears it.
+func TestBufferPoolUninit(t *testing.T) {
+	p := newBufferPool(1 << 20)
+	b := p.Allocate(100000)
+	b[5] = 9
+	p.Free(b)
+	u := p.AllocateUninit(100000)
+	if &u[0] != &b[0] || len(u) != 100000 {
+		t.Fatalf("AllocateUninit did not reuse the freed buffer")
+	}
+	p.Free(u)
+	z := p.Allocate(100000)
+	if z[5] != 0 {
+		t.Errorf("Allocate returned a reused buffer without clearing it")
+	}
+}

@@ -69,8 +69,7 @@ func takeArray(ctx context.Context, a arrow.Array, idx []int32, mem memory.Alloc
 			return takeWithKernel(ctx, a, idx, mem)
 		}
 		w := fw.BitWidth() / 8
-		buf := memory.NewResizableBuffer(mem)
-		buf.Resize(n * w)
+		buf := overwrittenBuffer(mem, n*w)
 		out := buf.Bytes()
 		src := d.Buffers()[1].Bytes()[d.Offset()*w:]
 		switch w {
@@ -137,12 +136,10 @@ func takeVarBinary(offsets []int32, values []byte, idx []int32, mem memory.Alloc
 	for _, j := range idx {
 		total += int(offsets[j+1] - offsets[j])
 	}
-	offBuf := memory.NewResizableBuffer(mem)
-	offBuf.Resize((len(idx) + 1) * 4)
+	offBuf := overwrittenBuffer(mem, (len(idx)+1)*4)
 	outOffs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
-	valBuf := memory.NewResizableBuffer(mem)
 	// 16 bytes of slack let copyValue move short values as one word.
-	valBuf.Resize(total + 16)
+	valBuf := overwrittenBuffer(mem, total+16)
 	out := valBuf.Bytes()
 	pos := int32(0)
 	outOffs[0] = 0
@@ -182,4 +179,23 @@ func copyValue(dst, src []byte, s, n int) int {
 		return n
 	}
 	return copy(dst, src[s:s+n])
+}
+
+// UninitAllocator is an Allocator that also hands out buffers without
+// clearing them first, for callers that overwrite every byte. Buffers from
+// AllocateUninit are freed with Free like any other.
+type UninitAllocator interface {
+	memory.Allocator
+	AllocateUninit(size int) []byte
+}
+
+// overwrittenBuffer returns a buffer of n bytes that the caller overwrites
+// entirely: not cleared first when mem is an UninitAllocator.
+func overwrittenBuffer(mem memory.Allocator, n int) *memory.Buffer {
+	if u, ok := mem.(UninitAllocator); ok {
+		return memory.NewBufferWithAllocator(u.AllocateUninit(n), mem)
+	}
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(n)
+	return buf
 }

@@ -145,7 +145,7 @@ func readFooter(path string) (_ *fileInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("map schema of %s to arrow: %w", path, err)
 	}
-	normalizeManifest(manifest, meta.Schema)
+	normalizeManifest(manifest, meta.Schema, nil)
 	f := &fileInfo{path: path, meta: meta, fields: manifest.Fields, index: make(map[string]int, len(manifest.Fields))}
 	for i, sf := range manifest.Fields {
 		name := sf.Field.Name
@@ -173,10 +173,23 @@ func readerProperties() *parquet.ReaderProperties {
 // Binary; and timestamps stored with
 // isAdjustedToUTC=false get no time zone (pqarrow v15 marks every
 // timestamp UTC). Types of nested fields are rebuilt from their children.
-func normalizeManifest(m *pqarrow.SchemaManifest, descr *schema.Schema) {
+// Top-level leaves in keepDict stay dictionaries of String or Binary, for
+// the split reader to expand (see dict.go).
+func normalizeManifest(m *pqarrow.SchemaManifest, descr *schema.Schema, keepDict map[int]bool) {
 	for i := range m.Fields {
-		normalizeField(&m.Fields[i], descr)
+		sf := &m.Fields[i]
+		if len(sf.Children) == 0 && keepDict[sf.ColIndex] && sf.Field != nil && isStringDict(sf.Field.Type) {
+			continue
+		}
+		normalizeField(sf, descr)
 	}
+}
+
+// isStringDict reports whether t is a dictionary of String or Binary with
+// int32 indices, the kind expandDictionary takes.
+func isStringDict(t arrow.DataType) bool {
+	d, ok := t.(*arrow.DictionaryType)
+	return ok && d.IndexType.ID() == arrow.INT32 && (d.ValueType.ID() == arrow.STRING || d.ValueType.ID() == arrow.BINARY)
 }
 
 func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema) {

@@ -256,6 +256,7 @@ func TestRoundTrip(t *testing.T) {
 		{name: "small batches", batchSize: 300},
 		{name: "decimals as integers", props: []parquet.WriterProperty{parquet.WithStoreDecimalAsInteger(true)}},
 		{name: "no dictionary encoding", props: []parquet.WriterProperty{parquet.WithDictionaryDefault(false)}},
+		{name: "dictionary falls back to plain", props: []parquet.WriterProperty{parquet.WithDictionaryPageSizeLimit(64), parquet.WithDataPageSize(256)}},
 		{name: "stored arrow schema", arrow: []pqarrow.WriterOption{pqarrow.WithStoreSchema()}},
 		{name: "int96 timestamps", arrow: []pqarrow.WriterOption{pqarrow.WithDeprecatedInt96Timestamps(true)}, int96: true},
 		{name: "data page v2", props: []parquet.WriterProperty{parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithVersion(parquet.V2_LATEST)}},

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sync/atomic"
 
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
 
@@ -29,6 +32,7 @@ type splitReader struct {
 	pf   *file.Reader
 	rr   pqarrow.RecordReader
 	cur  arrow.Record
+	own  arrow.Record // cur when Next built it (expanded dictionaries)
 	err  error
 	done bool
 }
@@ -53,6 +57,7 @@ func (r *splitReader) Err() error { return r.err }
 // Next moves to the next record of the row group.
 func (r *splitReader) Next() bool {
 	r.cur = nil
+	r.dropOwn()
 	if r.done {
 		return false
 	}
@@ -67,8 +72,49 @@ func (r *splitReader) Next() bool {
 		r.finish()
 		return false
 	}
-	r.cur = r.rr.Record()
+	rec := r.rr.Record()
+	cols := rec.Columns()
+	var expanded []arrow.Array
+	for i, c := range cols {
+		d, ok := c.(*array.Dictionary)
+		if !ok {
+			continue
+		}
+		if expanded == nil {
+			expanded = slices.Clone(cols)
+		}
+		plain, err := expandDictionary(d, r.src.allocator())
+		if err != nil {
+			releaseExpanded(expanded, cols)
+			return r.fail(fmt.Errorf("read %s: column %s: %w", r.split, rec.Schema().Field(i).Name, err))
+		}
+		expanded[i] = plain
+	}
+	if expanded == nil {
+		r.cur = rec
+		return true
+	}
+	r.own = array.NewRecord(r.schema, expanded, rec.NumRows())
+	releaseExpanded(expanded, cols)
+	r.cur = r.own
 	return true
+}
+
+// releaseExpanded releases the arrays of expanded that are not cols'.
+func releaseExpanded(expanded, cols []arrow.Array) {
+	for i, a := range expanded {
+		if a != cols[i] {
+			a.Release()
+		}
+	}
+}
+
+// dropOwn releases the record Next built from expanded dictionaries.
+func (r *splitReader) dropOwn() {
+	if r.own != nil {
+		r.own.Release()
+		r.own = nil
+	}
 }
 
 // step opens the file if needed and advances the column readers. A decoder
@@ -102,16 +148,30 @@ func (r *splitReader) open() error {
 		return fmt.Errorf("open %s: %w", r.split, err)
 	}
 	r.pf = pf
-	// No column is read as a dictionary: plain strings cost about the same
-	// CPU here (see BenchmarkRead) and spare every consumer a second path.
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{
+	props := pqarrow.ArrowReadProperties{
 		BatchSize: r.src.batchSize(),
 		Parallel:  r.src.Parallel,
-	}, r.src.allocator())
+	}
+	// Top-level string columns whose pages are all dictionary-encoded are
+	// read as dictionaries and expanded in Next (dict.go); the records still
+	// hold plain strings.
+	rg := r.file.meta.RowGroup(r.split.Index)
+	keepDict := map[int]bool{}
+	for _, leaf := range r.leaves {
+		col := r.file.meta.Schema.Column(leaf)
+		if col.PhysicalType() != parquet.Types.ByteArray || len(col.ColumnPath()) != 1 {
+			continue
+		}
+		if cc, err := rg.ColumnChunk(leaf); err == nil && dictOnly(cc) {
+			props.SetReadDict(leaf, true)
+			keepDict[leaf] = true
+		}
+	}
+	fr, err := pqarrow.NewFileReader(pf, props, r.src.allocator())
 	if err != nil {
 		return fmt.Errorf("open %s: map schema to arrow: %w", r.split, err)
 	}
-	normalizeManifest(fr.Manifest, r.file.meta.Schema)
+	normalizeManifest(fr.Manifest, r.file.meta.Schema, keepDict)
 	rr, err := fr.GetRecordReader(r.ctx, r.leaves, []int{r.split.Index})
 	if err != nil {
 		return fmt.Errorf("open %s: %w", r.split, err)
@@ -130,6 +190,7 @@ func (r *splitReader) fail(err error) bool {
 func (r *splitReader) finish() {
 	r.done = true
 	r.cur = nil
+	r.dropOwn()
 	if r.rr != nil {
 		r.rr.Release()
 		r.rr = nil

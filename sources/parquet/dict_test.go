@@ -1,0 +1,102 @@
+package parquet
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow/go/v15/parquet"
+	"github.com/apache/arrow/go/v15/parquet/file"
+	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+)
+
+// TestDictOnly tells column chunks whose data pages are all
+// dictionary-encoded from those that fell back to plain pages.
+func TestDictOnly(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "few", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "many", Type: arrow.BinaryTypes.String},
+	}, nil)
+	b := array.NewRecordBuilder(mem, schema)
+	defer b.Release()
+	for i := 0; i < 5000; i++ {
+		if i%7 == 0 {
+			b.Field(0).AppendNull()
+		} else {
+			b.Field(0).(*array.StringBuilder).Append([]string{"red", "green", "blue"}[i%3])
+		}
+		b.Field(1).(*array.StringBuilder).Append(strings.Repeat("x", i%50) + string(rune('a'+i%26)) + strings.Repeat("y", i))
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "d.parquet")
+	writeFile(t, path, rec, 5000, parquet.NewWriterProperties(parquet.WithDictionaryPageSizeLimit(4096)), pqarrow.DefaultWriterProps())
+	pf, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	rg := pf.MetaData().RowGroup(0)
+	for i, want := range []bool{true, false} {
+		cc, err := rg.ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := dictOnly(cc); got != want {
+			t.Errorf("column %s: dictOnly = %v, want %v (encodings %v)", schema.Field(i).Name, got, want, cc.Encodings())
+		}
+	}
+}
+
+// TestExpandDictionary checks values, NULLs, slices and a corrupt index.
+func TestExpandDictionary(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	db := array.NewStringBuilder(mem)
+	db.AppendValues([]string{"", "short", strings.Repeat("long value ", 5)}, nil)
+	dict := db.NewArray()
+	db.Release()
+	defer dict.Release()
+	ib := array.NewInt32Builder(mem)
+	ib.AppendValues([]int32{2, 0, 1, 1, 0, 2}, []bool{true, true, false, true, true, true})
+	idx := ib.NewArray()
+	ib.Release()
+	defer idx.Release()
+	typ := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	d := array.NewDictionaryArray(typ, idx, dict)
+	defer d.Release()
+	sliced := array.NewSlice(d, 1, 6).(*array.Dictionary)
+	defer sliced.Release()
+	for _, tt := range []struct {
+		in   *array.Dictionary
+		want string
+	}{
+		{d, `["long value long value long value long value long value " "" (null) "short" "" "long value long value long value long value long value "]`},
+		{sliced, `["" (null) "short" "" "long value long value long value long value long value "]`},
+	} {
+		got, err := expandDictionary(tt.in, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.DataType().ID() != arrow.STRING || got.String() != tt.want {
+			t.Errorf("got %s %s\nwant %s", got.DataType(), got, tt.want)
+		}
+		got.Release()
+	}
+
+	ib = array.NewInt32Builder(mem)
+	ib.AppendValues([]int32{0, 3}, nil)
+	bad := ib.NewArray()
+	ib.Release()
+	defer bad.Release()
+	corrupt := array.NewDictionaryArray(typ, bad, dict)
+	defer corrupt.Release()
+	if _, err := expandDictionary(corrupt, mem); err == nil || !strings.Contains(err.Error(), "dictionary index 3 out of range (dictionary of 3 values)") {
+		t.Errorf("error %v, want an index out of range", err)
+	}
+}
