@@ -54,6 +54,7 @@ type Conn struct {
 	compressor *compress.Writer // nil without compression
 	broken     bool
 	busy       bool
+	torn       bool // a write stopped partway through a packet
 }
 
 // Client identity sent in the hello and in each query's client info.
@@ -308,14 +309,26 @@ func (in *Insert) Finish() error {
 	}
 }
 
-// Abort gives up the insert and closes the connection: the server drops an
-// insert whose client goes away before the empty end block (a Cancel packet
-// would end the data instead, and the server would write what it has).
+// Abort gives up the insert and closes the connection, making sure the
+// server writes nothing of it. Servers before 23.3 treat a connection closed
+// between packets, or a Cancel packet, as the end of the data and write the
+// rows received so far (ClickHouse #27667, fixed by #46681). So unless a
+// packet was cut short (which fails the insert on every version), Abort
+// first sends a packet type no server knows: the server then fails the
+// insert with UNKNOWN_PACKET_FROM_CLIENT and drops its rows.
 func (in *Insert) Abort() {
 	in.end()
-	in.c.broken = true
-	in.c.nc.Close()
+	c := in.c
+	if !c.broken && !c.torn {
+		c.nc.SetWriteDeadline(time.Now().Add(time.Second))
+		c.nc.Write([]byte{poisonPacket})
+	}
+	c.broken = true
+	c.nc.Close()
 }
+
+// poisonPacket is a client packet type that no server version knows.
+const poisonPacket = 0x7f
 
 func (in *Insert) abort(err error) error {
 	in.Abort()
@@ -409,7 +422,10 @@ func (c *Conn) compress(start int) error {
 }
 
 func (c *Conn) flush() error {
-	_, err := c.nc.Write(c.buf.Buf)
+	n, err := c.nc.Write(c.buf.Buf)
+	if err != nil && n > 0 {
+		c.torn = true
+	}
 	c.buf.Reset()
 	return err
 }

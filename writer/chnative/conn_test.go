@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
@@ -208,4 +209,55 @@ func TestCancelDropsInsert(t *testing.T) {
 	}
 	c.Close()
 	check(t, conn, name, 0)
+}
+
+// TestAbortWritesNothing aborts an insert between two blocks: the server
+// must drop the rows it has, although servers before 23.3 write them when
+// a client just goes away.
+func TestAbortWritesNothing(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	name := table(t, conn, db, "t")
+	ctx := context.Background()
+	for round := 0; round < 3; round++ {
+		c, err := Dial(ctx, Options{Addr: testenv.ClickHouseAddr(t)})
+		if err != nil {
+			t.Fatalf("connect: %v", err)
+		}
+		in, err := c.BeginInsert(ctx, "INSERT INTO "+name+" (n, s) VALUES", nil)
+		if err != nil {
+			t.Fatalf("begin insert: %v", err)
+		}
+		if err := in.WriteBlock(10, encodeRows(0, 10)); err != nil {
+			t.Fatalf("write block: %v", err)
+		}
+		in.Abort()
+		if !c.Broken() {
+			t.Errorf("connection not broken after Abort")
+		}
+	}
+	// The server handles a dropped connection on its own time: wait until
+	// it has finished with the three queries before counting.
+	if err := conn.Exec(ctx, "SYSTEM FLUSH LOGS"); err != nil {
+		t.Fatal(err)
+	}
+	waitNoInsert(t, conn, name)
+	check(t, conn, name, 0)
+}
+
+// waitNoInsert waits until no query inserting into table runs.
+func waitNoInsert(t *testing.T, conn driver.Conn, table string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		var n uint64
+		q := "SELECT count() FROM system.processes WHERE query LIKE 'INSERT INTO " + table + "%'"
+		if err := conn.QueryRow(context.Background(), q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("inserts into %s still running", table)
 }
