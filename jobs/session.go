@@ -98,6 +98,9 @@ func (s *session) open(ctx context.Context) error {
 	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns, s.dest.RowKeys()...); err != nil {
 		return err
 	}
+	if k, ok := s.src.(sources.DictionaryKeeper); ok {
+		k.KeepDictionaries(s.plan.DictionaryColumns())
+	}
 	s.monitor = writer.NewLoadMonitor(s.nodes, s.table.Database, s.table.Name, writer.LoadPolicy{
 		Fixed: int(job.Write.Concurrency), PerNodeCap: job.Write.NodeConcurrency, GlobalCap: s.globalCap(),
 	}, log)

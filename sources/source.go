@@ -109,3 +109,14 @@ func New(name string, decode Decoder) (Source, error) {
 type AllocatorUser interface {
 	UseAllocator(mem memory.Allocator)
 }
+
+// DictionaryKeeper is a Source that can deliver string columns as Arrow
+// dictionaries (int32 indices into a String dictionary) instead of plain
+// String arrays, where its data is dictionary-encoded anyway. The session
+// calls KeepDictionaries once, before the first Open, with the columns its plan
+// passes through unconverted (writer.Plan.DictionaryColumns). Records may
+// then carry any of those columns as such a dictionary, record by record;
+// Schema still states their value type.
+type DictionaryKeeper interface {
+	KeepDictionaries(columns []string)
+}

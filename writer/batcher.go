@@ -146,6 +146,10 @@ type Piece struct {
 	Partition string
 	// Record holds the rows, owned by the piece.
 	Record arrow.Record
+	// SharedBytes is the piece's share, by rows, of the dictionaries its
+	// dictionary columns share with the other pieces of its source record;
+	// counted with the piece's own buffers against the memory budget.
+	SharedBytes int64
 }
 
 // Pieces is one record split by shard and partition, in a deterministic
@@ -215,9 +219,11 @@ func SplitRows(ctx context.Context, r Rows, mem memory.Allocator) (Pieces, error
 	if isIdentity(order) {
 		order = nil
 	}
+	dictBytes := dictionaryBytes(rec)
 	if len(groups) == 1 && order == nil {
 		rec.Retain()
 		groups[0].Record = rec
+		groups[0].SharedBytes = dictBytes
 		out.List = groups
 		return out, nil
 	}
@@ -249,6 +255,7 @@ func SplitRows(ctx context.Context, r Rows, mem memory.Allocator) (Pieces, error
 		}
 		p := groups[g]
 		p.Record = part
+		p.SharedBytes = dictBytes * int64(len(sel[g])) / int64(n)
 		out.List = append(out.List, p)
 	}
 	return out, nil
@@ -265,7 +272,7 @@ func (b *Batcher) AddPieces(ctx context.Context, ps Pieces) error {
 			b.index[p.Key] = idx
 			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: p.Partition, Shard: p.Shard}})
 		}
-		if err := b.add(ctx, idx, p.Record, recordBytes(p.Record)); err != nil {
+		if err := b.add(ctx, idx, p.Record, recordBytes(p.Record)+p.SharedBytes); err != nil {
 			Pieces{List: ps.List[k+1:]}.Release()
 			return err
 		}
@@ -416,6 +423,19 @@ func appendKey(buf []byte, a arrow.Array, i int) ([]byte, error) {
 }
 
 // recordBytes is the memory a record's buffers hold, prorated for slices.
+// dictionaryBytes is the size of the dictionaries of rec's dictionary
+// columns, which recordBytes leaves out.
+func dictionaryBytes(rec arrow.Record) int64 {
+	var n int64
+	for _, c := range rec.Columns() {
+		if d, ok := c.(*array.Dictionary); ok {
+			n += arrayBytes(d.Dictionary().Data())
+		}
+	}
+	return n
+}
+
+// recordBytes is the size of rec's buffers, dictionaries left out.
 func recordBytes(rec arrow.Record) int64 {
 	var total int64
 	for _, c := range rec.Columns() {

@@ -3,6 +3,7 @@ package writer
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,6 +50,9 @@ type InsertColumn struct {
 
 	conv   *chcol.Converter
 	srcIdx int // index in the record Convert receives
+	// keepDict: a dictionary of strings from the source stays a dictionary
+	// (see Plan.DictionaryColumns).
+	keepDict bool
 }
 
 // NewPlan matches the source schema to the table by column name. extraKeys
@@ -161,7 +165,71 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 			return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("key %s: %v", e, err), Fix: "this key expression is not supported yet"}
 		}
 	}
+	// String columns that no key or computed column reads may stay
+	// dictionaries: nothing but the inserts looks at their values.
+	read := map[string]bool{}
+	for _, name := range needed {
+		read[name] = true
+	}
+	for _, ic := range p.Inserts {
+		if ic.Computed != nil {
+			for _, c := range ic.Computed.Columns() {
+				read[c] = true
+			}
+		}
+	}
+	for i := range p.Inserts {
+		ic := &p.Inserts[i]
+		t := ic.Column.Type
+		ic.keepDict = ic.Computed == nil && !read[ic.Column.Name] && t.Base == "String" && !t.LowCardinality &&
+			arrow.TypeEqual(src.Field(src.FieldIndices(ic.Source)[0]).Type, arrow.BinaryTypes.String)
+	}
 	return p, nil
+}
+
+// DictionaryColumns lists the source columns that Convert passes through
+// as they are when they come as dictionaries of strings (int32 indices):
+// String columns that no key reads. Encoding such a column costs one copy
+// of each value, at insert, instead of three. A source may deliver these
+// columns as dictionaries.
+func (p *Plan) DictionaryColumns() []string {
+	var out []string
+	for _, ic := range p.Inserts {
+		if ic.keepDict {
+			out = append(out, ic.Source)
+		}
+	}
+	return out
+}
+
+// passDictionary reports whether Convert keeps a as it is for ic: a
+// dictionary of strings with int32 indices and no NULL in the dictionary
+// itself, holding no NULL row unless the column is Nullable.
+func (ic *InsertColumn) passDictionary(a arrow.Array) bool {
+	if !ic.keepDict {
+		return false
+	}
+	d, ok := a.(*array.Dictionary)
+	return ok && chcol.IsDictString(d) && (ic.Column.Type.Nullable || d.NullN() == 0)
+}
+
+// schemaFor returns the schema of a converted record with columns cols:
+// Schema, with the dictionary type of any column passed through as one.
+func (p *Plan) schemaFor(cols []arrow.Array) *arrow.Schema {
+	var fields []arrow.Field
+	for i, c := range cols {
+		if c.DataType().ID() != arrow.DICTIONARY {
+			continue
+		}
+		if fields == nil {
+			fields = slices.Clone(p.Schema.Fields())
+		}
+		fields[i].Type = c.DataType()
+	}
+	if fields == nil {
+		return p.Schema
+	}
+	return arrow.NewSchema(fields, nil)
 }
 
 // keyColumns lists the columns the key expressions read.
@@ -247,7 +315,23 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 		if ic.Computed != nil {
 			continue
 		}
-		out, err := ic.conv.Convert(rec.Column(ic.srcIdx), mem)
+		in := rec.Column(ic.srcIdx)
+		if ic.passDictionary(in) {
+			in.Retain()
+			cols = append(cols, in)
+			continue
+		}
+		conv := ic.conv
+		if ic.keepDict && in.DataType().ID() == arrow.DICTIONARY {
+			// A dictionary that cannot pass (NULLs for a non-Nullable
+			// column): decoded and converted, which reports the NULL.
+			var err error
+			if conv, err = chcol.NewConverter(ic.Column.Type, p.Server.Timezone, in.DataType()); err != nil {
+				release()
+				return nil, fmt.Errorf("convert column %s: %w", ic.Column.Name, err)
+			}
+		}
+		out, err := conv.Convert(in, mem)
 		if err != nil {
 			release()
 			return nil, valueError(ic.Column.Name, err)
@@ -255,12 +339,12 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 		cols = append(cols, out)
 	}
 	if len(cols) == len(p.Inserts) {
-		out := array.NewRecord(p.Schema, cols, n)
+		out := array.NewRecord(p.schemaFor(cols), cols, n)
 		release()
 		return out, nil
 	}
 	// Computed columns: evaluate on the converted source columns.
-	srcFields := p.Schema.Fields()[:len(cols)]
+	srcFields := p.schemaFor(cols).Fields()[:len(cols)]
 	base := array.NewRecord(arrow.NewSchema(srcFields, nil), cols, n)
 	defer base.Release()
 	for _, ic := range p.Inserts[len(cols):] {
@@ -277,7 +361,7 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 		}
 		cols = append(cols, out)
 	}
-	rec2 := array.NewRecord(p.Schema, cols, n)
+	rec2 := array.NewRecord(p.schemaFor(cols), cols, n)
 	release()
 	return rec2, nil
 }

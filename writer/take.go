@@ -49,6 +49,23 @@ func takeArray(ctx context.Context, a arrow.Array, idx []int32, mem memory.Alloc
 		data = array.NewData(d.DataType(), n, []*memory.Buffer{validity, offs, vals}, nil, nulls, 0)
 		offs.Release()
 		vals.Release()
+	case *array.Dictionary:
+		if v.Indices().DataType().ID() != arrow.INT32 {
+			if validity != nil {
+				validity.Release()
+			}
+			return takeWithKernel(ctx, a, idx, mem)
+		}
+		// The indices are taken; the dictionary is shared.
+		idxData := v.Indices().Data()
+		buf := overwrittenBuffer(mem, n*4)
+		dst := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+		src := arrow.Int32Traits.CastFromBytes(idxData.Buffers()[1].Bytes())[idxData.Offset():]
+		for i, j := range idx {
+			dst[i] = src[j]
+		}
+		data = array.NewDataWithDictionary(d.DataType(), n, []*memory.Buffer{validity, buf}, nulls, 0, v.Dictionary().Data().(*array.Data))
+		buf.Release()
 	case *array.Boolean:
 		buf := memory.NewResizableBuffer(mem)
 		buf.Resize(int(bitutil.BytesForBits(int64(n))))

@@ -59,3 +59,61 @@ func TestTakeRecordMatchesSource(t *testing.T) {
 		}
 	}
 }
+
+// TestTakeDictionary takes rows of a sliced dictionary array with NULLs:
+// the indices are gathered, the dictionary shared, the values kept.
+func TestTakeDictionary(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	full := dictStrings(mem, []string{"red", "green", "blue"}, []*int32{i32(0), i32(2), nil, i32(1), i32(2), i32(0)})
+	defer full.Release()
+	d := array.NewSlice(full, 1, 6) // blue NULL green blue red
+	defer d.Release()
+	got, err := takeArray(context.Background(), d, []int32{4, 1, 0, 2}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer got.Release()
+	gd, ok := got.(*array.Dictionary)
+	if !ok {
+		t.Fatalf("took a %T, want a dictionary", got)
+	}
+	if gd.Dictionary() != full.Dictionary() && !array.Equal(gd.Dictionary(), full.Dictionary()) {
+		t.Errorf("dictionary changed")
+	}
+	if s := got.String(); s != `{ dictionary: ["red" "green" "blue"]
+  indices: [0 (null) 2 1] }` {
+		t.Errorf("took %s", s)
+	}
+}
+
+// TestSplitRowsSharesDictionaries splits a record with a dictionary column
+// between two shards: each piece keeps a dictionary column and counts its
+// share of the dictionary, the shares adding up to the dictionary's size.
+func TestSplitRowsSharesDictionaries(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	d := dictStrings(mem, []string{"red", "green", "blue", "a much longer value"}, []*int32{i32(0), i32(1), i32(2), i32(3)})
+	defer d.Release()
+	rec := array.NewRecord(arrow.NewSchema([]arrow.Field{{Name: "s", Type: d.DataType()}}, nil), []arrow.Array{d}, 4)
+	defer rec.Release()
+	ps, err := SplitRows(context.Background(), Rows{Record: rec, Shards: []uint16{0, 1, 1, 1}, Order: []uint32{3, 2, 1, 0}}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ps.Release()
+	if len(ps.List) != 2 {
+		t.Fatalf("%d pieces, want 2", len(ps.List))
+	}
+	total := dictionaryBytes(rec)
+	var sum int64
+	for _, p := range ps.List {
+		if _, ok := p.Record.Column(0).(*array.Dictionary); !ok {
+			t.Errorf("piece column is %s, want the dictionary kept", p.Record.Column(0).DataType())
+		}
+		sum += p.SharedBytes
+	}
+	if total == 0 || sum < total-1 || sum > total {
+		t.Errorf("pieces count %d bytes of dictionary, want about %d", sum, total)
+	}
+}

@@ -1,6 +1,7 @@
 package parquet
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -50,6 +51,55 @@ func TestDictOnly(t *testing.T) {
 		if got := dictOnly(cc); got != want {
 			t.Errorf("column %s: dictOnly = %v, want %v (encodings %v)", schema.Field(i).Name, got, want, cc.Encodings())
 		}
+	}
+
+	// Asked to keep both as dictionaries, the source keeps the one that is
+	// dictionary-encoded throughout, expands the other, and the values are
+	// the file's either way.
+	src, err := New(Config{Paths: []string{path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	src.UseAllocator(mem)
+	src.KeepDictionaries([]string{"few", "many"})
+	splits, err := src.Splits(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rr, err := src.Open(context.Background(), splits[0], []string{"few", "many"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rr.Release()
+	row := 0
+	for rr.Next() {
+		r := rr.Record()
+		few, ok := r.Column(0).(*array.Dictionary)
+		if !ok {
+			t.Fatalf("column few is %s, want a dictionary", r.Column(0).DataType())
+		}
+		many, ok := r.Column(1).(*array.String)
+		if !ok {
+			t.Fatalf("column many is %s, want plain strings", r.Column(1).DataType())
+		}
+		if !arrow.TypeEqual(r.Schema().Field(0).Type, few.DataType()) {
+			t.Errorf("record schema says %s for few", r.Schema().Field(0).Type)
+		}
+		words := few.Dictionary().(*array.String)
+		for i := 0; i < int(r.NumRows()); i++ {
+			wantFew := rec.Column(0).(*array.String)
+			if few.IsNull(i) != wantFew.IsNull(row+i) || (!few.IsNull(i) && words.Value(few.GetValueIndex(i)) != wantFew.Value(row+i)) {
+				t.Fatalf("row %d of few differs", row+i)
+			}
+			if many.Value(i) != rec.Column(1).(*array.String).Value(row+i) {
+				t.Fatalf("row %d of many differs", row+i)
+			}
+		}
+		row += int(r.NumRows())
+	}
+	if rr.Err() != nil || row != 5000 {
+		t.Errorf("read %d rows, error %v", row, rr.Err())
 	}
 }
 

@@ -4,7 +4,10 @@
 //
 // Dictionary-encoded string and binary columns come out as plain String and
 // Binary arrays, also when the writer stored an Arrow schema that declares
-// them as dictionaries; large strings and binaries come out as String and
+// them as dictionaries, except the string columns named to
+// KeepDictionaries: in a row group where such a column is
+// dictionary-encoded throughout, it comes out as a dictionary of strings
+// with int32 indices. Large strings and binaries come out as String and
 // Binary too. Timestamps keep their unit and have time zone "UTC" when
 // stored with isAdjustedToUTC=true (or as legacy TIMESTAMP_MILLIS/MICROS),
 // no zone otherwise; INT96 timestamps come out as Timestamp(ns, UTC).
@@ -67,7 +70,8 @@ type Source struct {
 	// at once.
 	Parallel bool
 
-	cfg Config
+	cfg      Config
+	keepDict map[string]bool // columns Next may leave as dictionaries
 
 	mu     sync.Mutex
 	files  []*fileInfo // sorted by path; nil until loaded
@@ -157,6 +161,15 @@ func (s *Source) Open(ctx context.Context, sp sources.Split, columns []string) (
 // Close releases what the source holds. Readers already returned stay usable
 // until released.
 func (s *Source) Close() error { return nil }
+
+// KeepDictionaries names the columns Next leaves as dictionaries when their
+// row group has them dictionary-encoded (sources.DictionaryKeeper).
+func (s *Source) KeepDictionaries(columns []string) {
+	s.keepDict = map[string]bool{}
+	for _, c := range columns {
+		s.keepDict[c] = true
+	}
+}
 
 // UseAllocator sets Allocator (sources.AllocatorUser).
 func (s *Source) UseAllocator(mem memory.Allocator) { s.Allocator = mem }

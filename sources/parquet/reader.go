@@ -77,7 +77,7 @@ func (r *splitReader) Next() bool {
 	var expanded []arrow.Array
 	for i, c := range cols {
 		d, ok := c.(*array.Dictionary)
-		if !ok {
+		if !ok || (r.src.keepDict[rec.Schema().Field(i).Name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING) {
 			continue
 		}
 		if expanded == nil {
@@ -94,7 +94,7 @@ func (r *splitReader) Next() bool {
 		r.cur = rec
 		return true
 	}
-	r.own = array.NewRecord(r.schema, expanded, rec.NumRows())
+	r.own = array.NewRecord(recordSchema(r.schema, expanded), expanded, rec.NumRows())
 	releaseExpanded(expanded, cols)
 	r.cur = r.own
 	return true
@@ -212,4 +212,22 @@ func (r *splitReader) Release() {
 	if r.refs.Add(-1) == 0 {
 		r.finish()
 	}
+}
+
+// recordSchema is schema with the types of cols, which differ from it only
+// where a column stays a dictionary.
+func recordSchema(schema *arrow.Schema, cols []arrow.Array) *arrow.Schema {
+	fields := schema.Fields()
+	changed := false
+	for i, c := range cols {
+		if !arrow.TypeEqual(fields[i].Type, c.DataType()) {
+			fields[i].Type = c.DataType()
+			changed = true
+		}
+	}
+	if !changed {
+		return schema
+	}
+	md := schema.Metadata()
+	return arrow.NewSchema(fields, &md)
 }

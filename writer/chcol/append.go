@@ -129,8 +129,12 @@ func goValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 }
 
 // canonicalLike reports whether got can be appended as want: equal up to time
-// zones (which do not change instants) and the nullability of list elements.
+// zones (which do not change instants) and the nullability of list elements;
+// a String column may also come as a dictionary of strings (IsDictString).
 func canonicalLike(got, want arrow.DataType) bool {
+	if d, ok := got.(*arrow.DictionaryType); ok {
+		return want.ID() == arrow.STRING && isDictStringType(d)
+	}
 	switch w := want.(type) {
 	case *arrow.TimestampType:
 		g, ok := got.(*arrow.TimestampType)
@@ -265,16 +269,12 @@ func builtSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []boo
 // Arrow buffers (no copy): the hot path of every load, so it reads the
 // offsets and bytes directly instead of calling a getter per row.
 func stringSlice(chunks []arrow.Array, perm []uint32) []string {
-	offs := make([][]int32, len(chunks))
-	data := make([][]byte, len(chunks))
-	for k, c := range chunks {
-		a := c.(*array.String)
-		offs[k] = a.ValueOffsets()
-		if b := a.Data().Buffers()[2]; b != nil {
-			data[k] = b.Bytes()
-		}
-	}
+	sc := newStringChunks(chunks)
+	offs, data, index := sc.offs, sc.data, sc.index
 	view := func(k, i int) string {
+		if index[k] != nil {
+			i = int(index[k][i])
+		}
 		s, e := offs[k][i], offs[k][i+1]
 		if s == e {
 			return ""
@@ -482,4 +482,40 @@ func (it *rowIterator) Value() any {
 		return it.row.extra[it.pos-it.row.hi][1]
 	}
 	return it.row.items.Index(it.pos).Interface()
+}
+
+// IsDictString reports whether d is a dictionary of strings that stands for
+// a String column: int32 indices into a String dictionary without NULLs.
+// Plans pass such columns through unconverted (writer.Plan), and Append and
+// AppendNative take them wherever a String column is expected.
+func IsDictString(d *array.Dictionary) bool {
+	return isDictStringType(d.DataType().(*arrow.DictionaryType)) && d.Dictionary().NullN() == 0
+}
+
+func isDictStringType(d *arrow.DictionaryType) bool {
+	return d.IndexType.ID() == arrow.INT32 && d.ValueType.ID() == arrow.STRING
+}
+
+// stringChunks are the offsets and bytes of String chunks; a chunk that is
+// a dictionary has its dictionary's, and its indices in index.
+type stringChunks struct {
+	offs  [][]int32
+	data  [][]byte
+	index [][]int32 // nil for a plain chunk
+}
+
+func newStringChunks(chunks []arrow.Array) stringChunks {
+	sc := stringChunks{offs: make([][]int32, len(chunks)), data: make([][]byte, len(chunks)), index: make([][]int32, len(chunks))}
+	for k, c := range chunks {
+		if d, ok := c.(*array.Dictionary); ok {
+			sc.index[k] = d.Indices().(*array.Int32).Int32Values()
+			c = d.Dictionary()
+		}
+		a := c.(*array.String)
+		sc.offs[k] = a.ValueOffsets()
+		if b := a.Data().Buffers()[2]; b != nil {
+			sc.data[k] = b.Bytes()
+		}
+	}
+	return sc
 }

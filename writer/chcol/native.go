@@ -285,17 +285,14 @@ func appendBool(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 
 // appendString writes each value as its length (unsigned LEB128) and bytes.
 func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
-	offs := make([][]int32, len(chunks))
-	data := make([][]byte, len(chunks))
+	sc := newStringChunks(chunks)
+	offs, data, index := sc.offs, sc.data, sc.index
 	size, nulls := 0, false
 	for k, c := range chunks {
-		a := c.(*array.String)
-		offs[k] = a.ValueOffsets()
-		if b := a.Data().Buffers()[2]; b != nil {
-			data[k] = b.Bytes()
-		}
-		if n := len(offs[k]); n > 0 {
+		if n := len(offs[k]); n > 0 && index[k] == nil {
 			size += int(offs[k][n-1] - offs[k][0])
+		} else if index[k] != nil {
+			size += 32 * c.Len()
 		}
 		nulls = nulls || c.NullN() > 0
 	}
@@ -304,10 +301,15 @@ func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 	dst = slices.Grow(dst, min(size, 64*refs.Len())+6*refs.Len()+16)
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], refs.Row[j]
-		s, e := offs[k][i], offs[k][i+1]
 		if nulls && chunks[k].IsNull(int(i)) {
-			s = e
+			dst = append(dst, 0)
+			continue
 		}
+		v := i
+		if index[k] != nil {
+			v = uint32(index[k][i])
+		}
+		s, e := offs[k][v], offs[k][v+1]
 		n := int(e - s)
 		if cap(dst)-len(dst) < n+6+16 {
 			dst = slices.Grow(dst, n+6+16+len(dst)/4)

@@ -9,6 +9,7 @@ import (
 	chproto "github.com/ClickHouse/ch-go/proto"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 )
 
@@ -137,5 +138,54 @@ func TestLocateRows(t *testing.T) {
 	}
 	if _, err := LocateRows([]int{2}, []uint32{2}); err == nil || !strings.Contains(err.Error(), "row 2 requested, only 2 rows given") {
 		t.Errorf("error %v, want a row range refusal", err)
+	}
+}
+
+// TestDictionaryChunks checks that a String column whose chunks are
+// dictionaries of strings (IsDictString), mixed with plain chunks, encodes
+// exactly as the same values in plain chunks, through both Append and
+// AppendNative.
+func TestDictionaryChunks(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	dictType := &arrow.DictionaryType{IndexType: i32, ValueType: arrow.BinaryTypes.String}
+	long := strings.Repeat("z", 300)
+	dictValues := bin(arrow.BinaryTypes.String, str("a"), str(long), str(""))(mem)
+	defer dictValues.Release()
+	indices := js(i32, `[1, 0, null, 2, 1]`)(mem)
+	defer indices.Release()
+	full := array.NewDictionaryArray(dictType, indices, dictValues)
+	defer full.Release()
+	dict := array.NewSlice(full, 1, 5).(*array.Dictionary) // a, NULL, "", long
+	defer dict.Release()
+	if !IsDictString(dict) {
+		t.Fatalf("IsDictString(%s) is false", dict.DataType())
+	}
+	plainDict := bin(arrow.BinaryTypes.String, str("a"), nil, str(""), str(long))(mem)
+	defer plainDict.Release()
+	other := bin(arrow.BinaryTypes.String, str("x"), str("yy"))(mem)
+	defer other.Release()
+	perm := []uint32{5, 3, 0, 1, 4, 2}
+	for _, typ := range []string{"Nullable(String)", "String"} {
+		parsed, _ := ParseType(typ)
+		rows := perm
+		if !parsed.Nullable {
+			rows = []uint32{5, 3, 0, 4, 2} // no NULL row
+		}
+		want := clickhouseGoBytes(t, parsed, []arrow.Array{plainDict, other}, rows)
+		if got := clickhouseGoBytes(t, parsed, []arrow.Array{dict, other}, rows); !bytes.Equal(got, want) {
+			t.Errorf("%s: Append of dictionary chunks differs\ngot  %x\nwant %x", typ, got, want)
+		}
+		refs, err := LocateRows([]int{dict.Len(), other.Len()}, rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AppendNative(nil, parsed, []arrow.Array{dict, other}, refs)
+		if err != nil {
+			t.Fatalf("%s: AppendNative: %v", typ, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: AppendNative of dictionary chunks differs\ngot  %x\nwant %x", typ, got, want)
+		}
 	}
 }

@@ -1,0 +1,132 @@
+package writer
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/transform"
+	"github.com/chload/chload/writer/chcol"
+)
+
+// dictStrings builds a dictionary of strings (int32 indices); nil values
+// are NULL rows.
+func dictStrings(mem memory.Allocator, dict []string, idx []*int32) *array.Dictionary {
+	db := array.NewStringBuilder(mem)
+	db.AppendValues(dict, nil)
+	d := db.NewArray()
+	db.Release()
+	defer d.Release()
+	ib := array.NewInt32Builder(mem)
+	for _, i := range idx {
+		if i == nil {
+			ib.AppendNull()
+		} else {
+			ib.Append(*i)
+		}
+	}
+	ia := ib.NewArray()
+	ib.Release()
+	defer ia.Release()
+	return array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, ia, d)
+}
+
+func i32(v int32) *int32 { return &v }
+
+// TestPlanPassesDictionaries checks which String columns a plan keeps as
+// dictionaries (none a key, a computed column or LowCardinality reads),
+// that Convert passes them through, and that it converts the rest: a
+// dictionary with NULLs for a non-Nullable column still fails on the NULL.
+func TestPlanPassesDictionaries(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	col := func(name, typ string) Column {
+		ct, err := chcol.ParseType(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Column{Name: name, TypeName: typ, Type: ct}
+	}
+	key, err := transform.Parse("k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	table := &Table{Database: "db", Name: "t", Columns: []Column{
+		col("k", "String"), col("s", "String"), col("n", "Nullable(String)"),
+		col("lc", "LowCardinality(String)"), col("strict", "String"),
+	}, Sorting: []*transform.Expr{key}, SortingKey: "k"}
+	str := arrow.BinaryTypes.String
+	src := arrow.NewSchema([]arrow.Field{{Name: "k", Type: str}, {Name: "s", Type: str}, {Name: "n", Type: str}, {Name: "lc", Type: str}, {Name: "strict", Type: str}}, nil)
+	plan, err := NewPlan(table, ServerInfo{Major: 18, Minor: 16}, src, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plan.DictionaryColumns(); !slices.Equal(got, []string{"s", "n", "strict"}) {
+		t.Errorf("DictionaryColumns() = %v, want [s n strict]", got)
+	}
+
+	words := []string{"red", "green"}
+	mk := func(idx ...*int32) arrow.Array { return dictStrings(mem, words, idx) }
+	plain := func(vals ...string) arrow.Array {
+		b := array.NewStringBuilder(mem)
+		defer b.Release()
+		b.AppendValues(vals, nil)
+		return b.NewArray()
+	}
+	// As the source delivers them: dictionaries only for the columns the
+	// plan keeps as such.
+	cols := []arrow.Array{
+		plain("red", "green", "red"), // k: a key
+		mk(i32(1), i32(1), i32(0)),   // s
+		mk(nil, i32(0), i32(1)),      // n: Nullable, with its NULL
+		plain("red", "red", "green"), // lc
+		mk(i32(1), i32(0), i32(0)),   // strict
+	}
+	record := func(cols []arrow.Array) arrow.Record {
+		fields := make([]arrow.Field, len(cols))
+		for i, c := range cols {
+			fields[i] = arrow.Field{Name: src.Field(i).Name, Type: c.DataType(), Nullable: true}
+		}
+		return array.NewRecord(arrow.NewSchema(fields, nil), cols, int64(cols[0].Len()))
+	}
+	rec := record(cols)
+	defer rec.Release()
+	for _, c := range cols[:4] {
+		c.Release()
+	}
+	out, err := plan.Convert(rec, mem)
+	if err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	defer out.Release()
+	for i, wantDict := range []bool{false, true, true, false, true} {
+		_, isDict := out.Column(i).(*array.Dictionary)
+		if isDict != wantDict {
+			t.Errorf("column %s: dictionary %v, want %v (%s)", out.ColumnName(i), isDict, wantDict, out.Column(i).DataType())
+		}
+		if !arrow.TypeEqual(out.Schema().Field(i).Type, out.Column(i).DataType()) {
+			t.Errorf("column %s: schema says %s, array is %s", out.ColumnName(i), out.Schema().Field(i).Type, out.Column(i).DataType())
+		}
+	}
+	if out.Column(1) != rec.Column(1) {
+		t.Errorf("column s was copied, want the source array passed through")
+	}
+
+	// A NULL row for the non-Nullable column strict is decoded and refused
+	// with the row.
+	cols[4].Release()
+	cols[4] = mk(i32(0), nil, i32(1))
+	defer cols[4].Release()
+	rec2 := record(cols)
+	defer rec2.Release()
+	_, err = plan.Convert(rec2, mem)
+	var ve *ColumnValueError
+	if !errors.As(err, &ve) || ve.Column != "strict" || ve.Err.Row != 1 || !strings.Contains(err.Error(), "NULL") {
+		t.Errorf("error %v, want a NULL refusal for column strict at row 1", err)
+	}
+}
