@@ -369,15 +369,24 @@ func rankBytes(vals []arrow.Array, out []uint64) []uint64 {
 	ids := make([]uint32, 0, cap(out))
 	for _, a := range vals {
 		g := stringGetter(a)
+		// Sorted chunks hold runs of equal values: a run costs one lookup.
+		var prev string
+		prevID := uint32(0)
 		for i := 0; i < a.Len(); i++ {
 			v := g(i)
+			if i > 0 && v == prev {
+				ids = append(ids, prevID)
+				continue
+			}
 			id, ok := dict[v]
+			prev = v
 			if !ok {
 				s := strings.Clone(v)
 				id = uint32(len(distinct))
 				dict[s] = id
 				distinct = append(distinct, s)
 			}
+			prevID = id
 			ids = append(ids, id)
 		}
 	}
