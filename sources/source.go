@@ -115,8 +115,9 @@ type AllocatorUser interface {
 // String arrays, where its data is dictionary-encoded anyway. The session
 // calls KeepDictionaries once, before the first Open, with the columns its plan
 // passes through unconverted (writer.Plan.DictionaryColumns). Records may
-// then carry any of those columns as such a dictionary, record by record;
-// Schema still states their value type.
+// then carry any of those columns as such a dictionary, record by record,
+// every index of a non-NULL row pointing into the dictionary (the source
+// checks it); Schema still states their value type.
 type DictionaryKeeper interface {
 	KeepDictionaries(columns []string)
 }

@@ -38,6 +38,23 @@ func dictOnly(cc *metadata.ColumnChunkMetaData) bool {
 	return true
 }
 
+// checkIndices checks that every index of d points into its dictionary (a
+// corrupt file could say otherwise), for a dictionary passed on as it is.
+func checkIndices(d *array.Dictionary) error {
+	idx, ok := d.Indices().(*array.Int32)
+	if !ok {
+		return fmt.Errorf("dictionary indices of type %s, want int32", d.Indices().DataType())
+	}
+	size := int32(d.Dictionary().Len())
+	nulls := d.NullN() > 0
+	for i, k := range idx.Int32Values() {
+		if (k < 0 || k >= size) && !(nulls && d.IsNull(i)) {
+			return fmt.Errorf("dictionary index %d out of range (dictionary of %d values)", k, size)
+		}
+	}
+	return nil
+}
+
 // expandDictionary returns the values of a dictionary array of strings or
 // binaries as a plain array of the value type. An index past the end of the
 // dictionary (a corrupt file) is an error.

@@ -62,6 +62,7 @@ func TestDictOnly(t *testing.T) {
 	}
 	defer src.Close()
 	src.UseAllocator(mem)
+	src.BatchSize = 1500 // several records per row group
 	src.KeepDictionaries([]string{"few", "many"})
 	splits, err := src.Splits(context.Background())
 	if err != nil {
@@ -73,11 +74,17 @@ func TestDictOnly(t *testing.T) {
 	}
 	defer rr.Release()
 	row := 0
+	var firstDict arrow.Array
 	for rr.Next() {
 		r := rr.Record()
 		few, ok := r.Column(0).(*array.Dictionary)
 		if !ok {
 			t.Fatalf("column few is %s, want a dictionary", r.Column(0).DataType())
+		}
+		if firstDict == nil {
+			firstDict = few.Dictionary()
+		} else if few.Dictionary().Data() != firstDict.Data() {
+			t.Errorf("record at row %d has its own copy of the row group's dictionary", row)
 		}
 		many, ok := r.Column(1).(*array.String)
 		if !ok {
@@ -148,5 +155,38 @@ func TestExpandDictionary(t *testing.T) {
 	defer corrupt.Release()
 	if _, err := expandDictionary(corrupt, mem); err == nil || !strings.Contains(err.Error(), "dictionary index 3 out of range (dictionary of 3 values)") {
 		t.Errorf("error %v, want an index out of range", err)
+	}
+}
+
+func TestCheckIndices(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	db := array.NewStringBuilder(mem)
+	db.AppendValues([]string{"a", "b"}, nil)
+	dict := db.NewArray()
+	db.Release()
+	defer dict.Release()
+	typ := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	for _, tt := range []struct {
+		idx   []int32
+		valid []bool
+		err   string
+	}{
+		{idx: []int32{0, 1, 1}},
+		{idx: []int32{0, 7, 1}, valid: []bool{true, false, true}}, // under a NULL
+		{idx: []int32{0, 2}, err: "dictionary index 2 out of range (dictionary of 2 values)"},
+		{idx: []int32{-1}, err: "dictionary index -1 out of range"},
+	} {
+		ib := array.NewInt32Builder(mem)
+		ib.AppendValues(tt.idx, tt.valid)
+		ia := ib.NewArray()
+		ib.Release()
+		d := array.NewDictionaryArray(typ, ia, dict)
+		err := checkIndices(d)
+		if (err == nil) != (tt.err == "") || (err != nil && !strings.Contains(err.Error(), tt.err)) {
+			t.Errorf("indices %v: error %v, want %q", tt.idx, err, tt.err)
+		}
+		d.Release()
+		ia.Release()
 	}
 }

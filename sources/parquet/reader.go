@@ -33,6 +33,9 @@ type splitReader struct {
 	rr   pqarrow.RecordReader
 	cur  arrow.Record
 	own  arrow.Record // cur when Next built it (expanded dictionaries)
+	// dicts are the dictionaries of the kept dictionary columns, by column,
+	// shared by the split's records while they are equal.
+	dicts map[int]arrow.Array
 	err  error
 	done bool
 }
@@ -77,18 +80,32 @@ func (r *splitReader) Next() bool {
 	var expanded []arrow.Array
 	for i, c := range cols {
 		d, ok := c.(*array.Dictionary)
-		if !ok || (r.src.keepDict[rec.Schema().Field(i).Name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING) {
+		if !ok {
+			continue
+		}
+		name := rec.Schema().Field(i).Name
+		var out arrow.Array
+		var err error
+		if r.src.keepDict[name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING {
+			if err = checkIndices(d); err == nil {
+				out = r.shareDictionary(i, d)
+			}
+		} else {
+			out, err = expandDictionary(d, r.src.allocator())
+		}
+		if err != nil {
+			if expanded != nil {
+				releaseExpanded(expanded, cols)
+			}
+			return r.fail(fmt.Errorf("read %s: column %s: %w", r.split, name, err))
+		}
+		if out == c {
 			continue
 		}
 		if expanded == nil {
 			expanded = slices.Clone(cols)
 		}
-		plain, err := expandDictionary(d, r.src.allocator())
-		if err != nil {
-			releaseExpanded(expanded, cols)
-			return r.fail(fmt.Errorf("read %s: column %s: %w", r.split, rec.Schema().Field(i).Name, err))
-		}
-		expanded[i] = plain
+		expanded[i] = out
 	}
 	if expanded == nil {
 		r.cur = rec
@@ -98,6 +115,26 @@ func (r *splitReader) Next() bool {
 	releaseExpanded(expanded, cols)
 	r.cur = r.own
 	return true
+}
+
+// shareDictionary returns d, or d's indices over the dictionary an earlier
+// record of the split had for column i when the two are equal: pqarrow
+// hands out a copy of the column chunk's dictionary with every record, and
+// one copy for the whole row group keeps the inserts' lookups in cache.
+func (r *splitReader) shareDictionary(i int, d *array.Dictionary) arrow.Array {
+	if r.dicts == nil {
+		r.dicts = map[int]arrow.Array{}
+	}
+	prev := r.dicts[i]
+	if prev != nil && prev.Len() == d.Dictionary().Len() && array.Equal(prev, d.Dictionary()) {
+		return array.NewDictionaryArray(d.DataType(), d.Indices(), prev)
+	}
+	if prev != nil {
+		prev.Release()
+	}
+	d.Dictionary().Retain()
+	r.dicts[i] = d.Dictionary()
+	return d
 }
 
 // releaseExpanded releases the arrays of expanded that are not cols'.
@@ -191,6 +228,10 @@ func (r *splitReader) finish() {
 	r.done = true
 	r.cur = nil
 	r.dropOwn()
+	for _, d := range r.dicts {
+		d.Release()
+	}
+	r.dicts = nil
 	if r.rr != nil {
 		r.rr.Release()
 		r.rr = nil

@@ -274,6 +274,9 @@ func stringSlice(chunks []arrow.Array, perm []uint32) []string {
 	view := func(k, i int) string {
 		if index[k] != nil {
 			i = int(index[k][i])
+			if i < 0 || i >= len(offs[k])-1 {
+				return "" // under a NULL row, whatever the index says
+			}
 		}
 		s, e := offs[k][i], offs[k][i+1]
 		if s == e {
