@@ -29,15 +29,15 @@ type splitReader struct {
 	leaves []int
 	schema *arrow.Schema
 
-	pf   *file.Reader
-	rr   pqarrow.RecordReader
-	cur  arrow.Record
-	own  arrow.Record // cur when Next built it (expanded dictionaries)
+	pf  *file.Reader
+	rr  pqarrow.RecordReader
+	cur arrow.Record
+	own arrow.Record // cur when Next built it (expanded dictionaries)
 	// dicts are the dictionaries of the kept dictionary columns, by column,
 	// shared by the split's records while they are equal.
 	dicts map[int]arrow.Array
-	err  error
-	done bool
+	err   error
+	done  bool
 }
 
 func newSplitReader(ctx context.Context, src *Source, f *fileInfo, sp sources.Split, leaves []int, schema *arrow.Schema) *splitReader {
