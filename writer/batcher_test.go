@@ -200,6 +200,18 @@ func TestSortPermutationMatchesReferenceSort(t *testing.T) {
 			c.Release()
 		}
 	}()
+	db := array.NewStringBuilder(mem)
+	db.AppendValues([]string{"d", "b", "c", "a"}, nil)
+	dict := db.NewArray()
+	db.Release()
+	defer dict.Release()
+	dictChunks := []arrow.Record{withDictionary(t, mem, chunks[0], dict), chunks[1], withDictionary(t, mem, chunks[2], dict)}
+	chunks[1].Retain()
+	defer func() {
+		for _, c := range dictChunks {
+			c.Release()
+		}
+	}()
 	cmpS := func(x, y row) int {
 		switch {
 		case x.null != y.null: // NULLs last
@@ -248,7 +260,44 @@ func TestSortPermutationMatchesReferenceSort(t *testing.T) {
 		if !slices.Equal(perm, want) {
 			t.Errorf("key %s: permutation differs from the reference sort", c.key)
 		}
+		// The same rows with s as dictionaries (two chunks sharing one
+		// whose entries are not in value order) sort the same way.
+		dperm, err := SortPermutation(dictChunks, key, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(dperm, want) {
+			t.Errorf("key %s: permutation of dictionary chunks differs from the reference sort", c.key)
+		}
 	}
+}
+
+// withDictionary returns rec with its first column, strings, as a
+// dictionary of strings over dict.
+func withDictionary(t *testing.T, mem memory.Allocator, rec arrow.Record, dict arrow.Array) arrow.Record {
+	t.Helper()
+	pos := map[string]int32{}
+	for j := 0; j < dict.Len(); j++ {
+		pos[dict.(*array.String).Value(j)] = int32(j)
+	}
+	strs := rec.Column(0).(*array.String)
+	ib := array.NewInt32Builder(mem)
+	defer ib.Release()
+	for i := 0; i < strs.Len(); i++ {
+		if strs.IsNull(i) {
+			ib.AppendNull()
+			continue
+		}
+		ib.Append(pos[strs.Value(i)])
+	}
+	idx := ib.NewArray()
+	defer idx.Release()
+	d := array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, idx, dict)
+	defer d.Release()
+	cols := append([]arrow.Array{d}, rec.Columns()[1:]...)
+	fields := rec.Schema().Fields()
+	fields[0].Type = d.DataType()
+	return array.NewRecord(arrow.NewSchema(fields, nil), cols, rec.NumRows())
 }
 
 // TestMergePermutationOfSortedChunks: chunks sorted one by one merge into

@@ -166,10 +166,19 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 		}
 	}
 	// String columns that no key or computed column reads may stay
-	// dictionaries: nothing but the inserts looks at their values.
+	// dictionaries: nothing but the inserts looks at their values. The
+	// sorting key may read them as bare columns, which the sort ranks
+	// through the dictionary.
 	read := map[string]bool{}
-	for _, name := range needed {
+	for _, name := range keyColumns(append(append([]*transform.Expr{}, table.Partition...), extraKeys...)) {
 		read[name] = true
+	}
+	for _, e := range table.Sorting {
+		if _, bare := e.Column(); !bare {
+			for _, c := range e.Columns() {
+				read[c] = true
+			}
+		}
 	}
 	for _, ic := range p.Inserts {
 		if ic.Computed != nil {
@@ -189,7 +198,8 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 
 // DictionaryColumns lists the source columns that Convert passes through
 // as they are when they come as dictionaries of strings (int32 indices):
-// String columns that no key reads. Encoding such a column costs one copy
+// String columns that no key reads, except as a bare column of the sorting
+// key. Encoding such a column costs one copy
 // of each value, at insert, instead of three. A source may deliver these
 // columns as dictionaries.
 func (p *Plan) DictionaryColumns() []string {

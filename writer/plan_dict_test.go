@@ -56,18 +56,23 @@ func TestPlanPassesDictionaries(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	part, err := transform.Parse("p")
+	if err != nil {
+		t.Fatal(err)
+	}
 	table := &Table{Database: "db", Name: "t", Columns: []Column{
 		col("k", "String"), col("s", "String"), col("n", "Nullable(String)"),
-		col("lc", "LowCardinality(String)"), col("strict", "String"),
-	}, Sorting: []*transform.Expr{key}, SortingKey: "k"}
+		col("lc", "LowCardinality(String)"), col("strict", "String"), col("p", "String"),
+	}, Sorting: []*transform.Expr{key}, SortingKey: "k", Partition: []*transform.Expr{part}, PartitionKey: "p"}
 	str := arrow.BinaryTypes.String
-	src := arrow.NewSchema([]arrow.Field{{Name: "k", Type: str}, {Name: "s", Type: str}, {Name: "n", Type: str}, {Name: "lc", Type: str}, {Name: "strict", Type: str}}, nil)
+	src := arrow.NewSchema([]arrow.Field{{Name: "k", Type: str}, {Name: "s", Type: str}, {Name: "n", Type: str}, {Name: "lc", Type: str}, {Name: "strict", Type: str}, {Name: "p", Type: str}}, nil)
 	plan, err := NewPlan(table, ServerInfo{Major: 18, Minor: 16}, src, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := plan.DictionaryColumns(); !slices.Equal(got, []string{"s", "n", "strict"}) {
-		t.Errorf("DictionaryColumns() = %v, want [s n strict]", got)
+	// k is read by the sorting key as a bare column, p by the partition key.
+	if got := plan.DictionaryColumns(); !slices.Equal(got, []string{"k", "s", "n", "strict"}) {
+		t.Errorf("DictionaryColumns() = %v, want [k s n strict]", got)
 	}
 
 	words := []string{"red", "green"}
@@ -81,11 +86,12 @@ func TestPlanPassesDictionaries(t *testing.T) {
 	// As the source delivers them: dictionaries only for the columns the
 	// plan keeps as such.
 	cols := []arrow.Array{
-		plain("red", "green", "red"), // k: a key
+		mk(i32(0), i32(1), i32(0)),   // k: the sorting key
 		mk(i32(1), i32(1), i32(0)),   // s
 		mk(nil, i32(0), i32(1)),      // n: Nullable, with its NULL
 		plain("red", "red", "green"), // lc
 		mk(i32(1), i32(0), i32(0)),   // strict
+		plain("a", "b", "a"),         // p: the partition key
 	}
 	record := func(cols []arrow.Array) arrow.Record {
 		fields := make([]arrow.Field, len(cols))
@@ -96,15 +102,17 @@ func TestPlanPassesDictionaries(t *testing.T) {
 	}
 	rec := record(cols)
 	defer rec.Release()
-	for _, c := range cols[:4] {
-		c.Release()
+	for i, c := range cols {
+		if i != 4 {
+			c.Release()
+		}
 	}
 	out, err := plan.Convert(rec, mem)
 	if err != nil {
 		t.Fatalf("Convert: %v", err)
 	}
 	defer out.Release()
-	for i, wantDict := range []bool{false, true, true, false, true} {
+	for i, wantDict := range []bool{true, true, true, false, true, false} {
 		_, isDict := out.Column(i).(*array.Dictionary)
 		if isDict != wantDict {
 			t.Errorf("column %s: dictionary %v, want %v (%s)", out.ColumnName(i), isDict, wantDict, out.Column(i).DataType())

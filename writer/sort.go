@@ -259,7 +259,7 @@ func orderKeys(vals []arrow.Array, n int) ([][]uint64, error) {
 	}
 	var err error
 	switch vals[0].DataType().ID() {
-	case arrow.STRING, arrow.BINARY, arrow.FIXED_SIZE_BINARY, arrow.DECIMAL128:
+	case arrow.STRING, arrow.BINARY, arrow.FIXED_SIZE_BINARY, arrow.DECIMAL128, arrow.DICTIONARY:
 		out = rankBytes(vals, out)
 	default:
 		for _, a := range vals {
@@ -367,7 +367,41 @@ func rankBytes(vals []arrow.Array, out []uint64) []uint64 {
 	dict := map[string]uint32{}
 	var distinct []string
 	ids := make([]uint32, 0, cap(out))
+	idOf := func(v string) uint32 {
+		id, ok := dict[v]
+		if !ok {
+			s := strings.Clone(v)
+			id = uint32(len(distinct))
+			dict[s] = id
+			distinct = append(distinct, s)
+		}
+		return id
+	}
+	// A dictionary's entries are looked up once, for all the chunks that
+	// share it; its rows take their entry's id.
+	entries := map[arrow.ArrayData][]uint32{}
 	for _, a := range vals {
+		if d, ok := a.(*array.Dictionary); ok {
+			dv := d.Dictionary()
+			ent, ok := entries[dv.Data()]
+			if !ok {
+				g := stringGetter(dv)
+				ent = make([]uint32, dv.Len())
+				for j := range ent {
+					ent[j] = idOf(g(j))
+				}
+				entries[dv.Data()] = ent
+			}
+			nulls := d.NullN() > 0
+			for i, k := range d.Indices().(*array.Int32).Int32Values() {
+				if nulls && d.IsNull(i) {
+					ids = append(ids, idOf("")) // NULLs are ordered by their flag
+					continue
+				}
+				ids = append(ids, ent[k])
+			}
+			continue
+		}
 		g := stringGetter(a)
 		// Sorted chunks hold runs of equal values: a run costs one lookup.
 		var prev string
