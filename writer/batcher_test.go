@@ -387,3 +387,57 @@ func TestRadixSortRowsIsAStableSort(t *testing.T) {
 		}
 	}
 }
+
+// TestMergePermutationEqualsStableSort: for keys that pack into one integer
+// (radix path) and keys that don't (heap path), merging sorted chunks gives
+// the stable sort of their concatenation.
+func TestMergePermutationEqualsStableSort(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: arrow.PrimitiveTypes.Int64}, {Name: "b", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	rng := rand.New(rand.NewSource(11))
+	for _, keyText := range []string{"b", "a, b"} {
+		key, err := transform.ParseKey(keyText)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sorted []arrow.Record
+		for c := 0; c < 7; c++ {
+			b := array.NewRecordBuilder(mem, schema)
+			for i := 0; i < 300+c*50; i++ {
+				b.Field(0).(*array.Int64Builder).Append(int64(rng.Uint64()>>1) * int64(1-2*rng.Intn(2))) // full range: no packing
+				b.Field(1).(*array.Int64Builder).Append(int64(rng.Intn(20)))                             // many ties
+			}
+			rec := b.NewRecord()
+			b.Release()
+			order, err := SortPermutation([]arrow.Record{rec}, key, mem)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := make([]int32, len(order))
+			for i, o := range order {
+				idx[i] = int32(o)
+			}
+			s, err := takeRecord(context.Background(), rec, idx, mem)
+			rec.Release()
+			if err != nil {
+				t.Fatal(err)
+			}
+			sorted = append(sorted, s)
+		}
+		merged, err := MergePermutation(sorted, key, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := SortPermutation(sorted, key, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(merged, want) {
+			t.Errorf("key %s: merge differs from the stable sort", keyText)
+		}
+		for _, s := range sorted {
+			s.Release()
+		}
+	}
+}

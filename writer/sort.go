@@ -48,6 +48,12 @@ func MergePermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory
 	if err != nil || keys == nil {
 		return nil, err
 	}
+	if len(keys) == 1 {
+		// One integer key (the columns packed into one, usually): a stable
+		// radix sort of the concatenation gives the merge's order and is
+		// several times faster than a heap over the chunks.
+		return radixSortRows(keys[0]), nil
+	}
 	perm := make([]uint32, 0, n)
 	// A binary heap of cursors, one per chunk, ordered by their current row.
 	type cursor struct{ row, end uint32 }
