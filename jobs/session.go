@@ -278,12 +278,23 @@ func (c converted) release() { c.pieces.Release() }
 // sequence. consume owns each item. It runs on the calling goroutine.
 // With sorted, each record also comes with its rows' order by the table's
 // sorting key, computed on the reading goroutines.
+// splitChunkRows is a lower bound on the rows of one record a source
+// yields, for sizing the channel that holds a split's records.
+const splitChunkRows = 4096
+
 func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
+	// Each split's channel holds all its records, so a reader never waits
+	// for the consumer within a split (which left a core idle while the
+	// consumer caught up). Instead, a reader starts split i only once the
+	// consumer has started split i-workers: at most workers splits are
+	// read ahead of the one being consumed.
 	outs := make([]chan converted, len(s.splits))
-	for i := range outs {
-		outs[i] = make(chan converted, 2)
+	started := make([]chan struct{}, len(s.splits))
+	for i, sp := range s.splits {
+		outs[i] = make(chan converted, sp.Rows/splitChunkRows+2)
+		started[i] = make(chan struct{})
 	}
 	errs := make(chan error, workers)
 	cols := plan.SourceColumns()
@@ -300,6 +311,14 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 				errs <- err
 			}()
 			for i := w; i < len(s.splits); i += workers {
+				if i >= workers {
+					select {
+					case <-started[i-workers]:
+					case <-ctx.Done():
+						err = ctx.Err()
+						return
+					}
+				}
 				if err = s.readSplit(ctx, plan, cols, sorted, s.splits[i], outs[i]); err != nil {
 					return
 				}
@@ -312,6 +331,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 	var consumeErr error
 loop:
 	for i := range outs {
+		close(started[i])
 		for {
 			var item converted
 			var ok bool
