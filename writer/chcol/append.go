@@ -47,14 +47,8 @@ func goValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 			return nil, fmt.Errorf("append column of type %s: row %d requested, only %d rows given", t, p, total)
 		}
 	}
-	want, err := t.Arrow("")
-	if err != nil {
+	if err := checkCanonical(t, chunks, "append"); err != nil {
 		return nil, err
-	}
-	for _, c := range chunks {
-		if !canonicalLike(c.DataType(), want) {
-			return nil, fmt.Errorf("append column of type %s: array of type %s is not its canonical type %s", t, c.DataType(), want)
-		}
 	}
 	valid := validRows(chunks, perm)
 	switch t.Base {
@@ -126,6 +120,21 @@ func goValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 		return mapValues(t, chunks, perm)
 	}
 	return nil, fmt.Errorf("append column of type %s: not supported yet", t)
+}
+
+// checkCanonical checks that every chunk can be read as a column of type t
+// (canonicalLike its canonical type); verb names the operation in the error.
+func checkCanonical(t *Type, chunks []arrow.Array, verb string) error {
+	want, err := t.Arrow("")
+	if err != nil {
+		return err
+	}
+	for _, c := range chunks {
+		if !canonicalLike(c.DataType(), want) {
+			return fmt.Errorf("%s column of type %s: array of type %s is not its canonical type %s", verb, t, c.DataType(), want)
+		}
+	}
+	return nil
 }
 
 // canonicalLike reports whether got can be appended as want: equal up to time

@@ -100,14 +100,8 @@ func AppendNative(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) ([]by
 	if !NativeSupported(t) {
 		return dst, fmt.Errorf("encode column of type %s: no Native encoder", t)
 	}
-	want, err := t.Arrow("")
-	if err != nil {
+	if err := checkCanonical(t, chunks, "encode"); err != nil {
 		return dst, err
-	}
-	for _, c := range chunks {
-		if !canonicalLike(c.DataType(), want) {
-			return dst, fmt.Errorf("encode column of type %s: array of type %s is not its canonical type %s", t, c.DataType(), want)
-		}
 	}
 	return appendNative(dst, t, chunks, refs), nil
 }

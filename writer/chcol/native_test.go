@@ -189,3 +189,19 @@ func TestDictionaryChunks(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendNativeRefusals(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	a := js(i64, `[1, 2]`)(mem)
+	defer a.Release()
+	refs, _ := LocateRows([]int{2}, nil)
+	typ, _ := ParseType("Int32")
+	if _, err := AppendNative(nil, typ, []arrow.Array{a}, refs); err == nil || !strings.Contains(err.Error(), "encode column of type Int32: array of type int64 is not its canonical type int32") {
+		t.Errorf("error %v, want a canonical type refusal", err)
+	}
+	typ, _ = ParseType("LowCardinality(String)")
+	if _, err := AppendNative(nil, typ, []arrow.Array{a}, refs); err == nil || !strings.Contains(err.Error(), "no Native encoder") {
+		t.Errorf("error %v, want no encoder for LowCardinality", err)
+	}
+}
