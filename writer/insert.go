@@ -39,7 +39,7 @@ func NewInserter(conn driver.Conn, p ConnParams, plan *Plan, mem memory.Allocato
 		mem = memory.DefaultAllocator
 	}
 	names := make([]string, len(plan.Inserts))
-	native := len(p.Addrs) > 0
+	native := len(p.Addrs) > 0 && !p.DriverInserts
 	for i, ic := range plan.Inserts {
 		names[i] = quoteIdent(ic.Column.Name)
 		native = native && chcol.NativeSupported(ic.Column.Type)

@@ -41,9 +41,9 @@ func insertBatch(t *testing.T, plan *Plan, mem memory.Allocator, first, rows int
 }
 
 // TestInserterPaths inserts batches larger than one block through both
-// insert paths: a table whose columns all have a Native encoder goes through
-// chload's own connections, one with a LowCardinality column through
-// clickhouse-go. Each batch must land whole, as one part; a pooled
+// insert paths: chload's own connections and Native encoder (for a String
+// and a LowCardinality(String) column), and clickhouse-go's columns (asked
+// for with DriverInserts). Each batch must land whole, as one part; a pooled
 // connection the server has since dropped must be replaced, not fail the
 // insert.
 func TestInserterPaths(t *testing.T) {
@@ -59,6 +59,7 @@ func TestInserterPaths(t *testing.T) {
 		native      bool
 	}{
 		{"native", "String", true},
+		{"native_lc", "LowCardinality(String)", true},
 		{"clickhouse_go", "LowCardinality(String)", false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -79,7 +80,7 @@ func TestInserterPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			addr := testenv.ClickHouseAddr(t)
-			w := NewInserter(conn, ConnParams{Addrs: []string{addr}, User: "default", Compression: "lz4"}, plan, mem)
+			w := NewInserter(conn, ConnParams{Addrs: []string{addr}, User: "default", Compression: "lz4", DriverInserts: !tt.native}, plan, mem)
 			defer w.Close()
 			if w.Native() != tt.native {
 				t.Fatalf("Native() = %v, want %v", w.Native(), tt.native)

@@ -33,6 +33,11 @@ type ConnParams struct {
 	MaxConns int
 	// Logger receives the client library's own messages at debug level.
 	Logger *slog.Logger
+	// DriverInserts makes NewInserter send every batch through
+	// clickhouse-go's columns, also where chload's own Native encoder would
+	// take the table. Optional, defaults to false; tests use it to compare
+	// the two paths.
+	DriverInserts bool
 }
 
 // compression resolves Compression: lz4, zstd or none.

@@ -20,10 +20,22 @@ import (
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // NativeSupported reports whether AppendNative encodes columns of type t.
-// LowCardinality columns and the types the writer cannot carry are left to
-// clickhouse-go (Append).
+// LowCardinality is encoded at the top level (not inside Array or Map) over
+// strings, fixed strings, numbers and dates; other LowCardinality columns and
+// the types the writer cannot carry are left to clickhouse-go (Append).
 func NativeSupported(t *Type) bool {
-	if !littleEndian || t.LowCardinality {
+	if !littleEndian {
+		return false
+	}
+	if t.LowCardinality {
+		return lowCardinalityInner(t)
+	}
+	return nativeSupported(t)
+}
+
+// nativeSupported is NativeSupported below the top level.
+func nativeSupported(t *Type) bool {
+	if t.LowCardinality {
 		return false
 	}
 	switch t.Base {
@@ -34,9 +46,21 @@ func NativeSupported(t *Type) bool {
 	case "Decimal":
 		return t.Precision <= 38
 	case "Array":
-		return !t.Nullable && NativeSupported(t.Elem)
+		return !t.Nullable && nativeSupported(t.Elem)
 	case "Map":
-		return !t.Nullable && NativeSupported(t.Key) && NativeSupported(t.Value)
+		return !t.Nullable && nativeSupported(t.Key) && nativeSupported(t.Value)
+	}
+	return false
+}
+
+// lowCardinalityInner reports whether the values of LowCardinality column t
+// are of a type appendLowCardinality takes.
+func lowCardinalityInner(t *Type) bool {
+	switch t.Base {
+	case "String", "FixedString", "Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16",
+		"UInt32", "UInt64", "Float32", "Float64", "Date", "Date32", "DateTime", "DateTime64",
+		"UUID", "IPv4", "IPv6":
+		return true
 	}
 	return false
 }
@@ -108,6 +132,9 @@ func AppendNative(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) ([]by
 
 // appendNative encodes; chunks have t's canonical type.
 func appendNative(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+	if t.LowCardinality {
+		return appendLowCardinality(dst, t, chunks, refs)
+	}
 	if t.Nullable {
 		dst = appendNullMap(dst, chunks, refs)
 	}
@@ -412,4 +439,135 @@ func appendOffsets(dst []byte, chunks []arrow.Array, refs RowRefs) ([]byte, RowR
 		binary.LittleEndian.PutUint64(out[8*j:], end)
 	}
 	return dst, elems
+}
+
+// LowCardinality serialization, as ClickHouse's
+// SerializationLowCardinality writes it with shared dictionaries and
+// additional keys (and as clickhouse-go does, byte for byte).
+const (
+	lcSharedDictionariesWithAdditionalKeys = 1
+	lcHasAdditionalKeys                    = 1 << 9
+	lcNeedUpdateDictionary                 = 1 << 10
+)
+
+// appendLowCardinality writes a top-level LowCardinality column: the
+// serialization version, then the block's dictionary (the type's default
+// value, twice for Nullable where entry 0 stands for NULL, then each
+// distinct value in order of first appearance) and each row's index into
+// it, in the narrowest unsigned type that holds them.
+func appendLowCardinality(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+	inner := *t
+	inner.LowCardinality, inner.Nullable = false, false
+	base := uint32(1)
+	if t.Nullable {
+		base = 2
+	}
+	key := valueKey(&inner, chunks)
+	nulls := false
+	for _, c := range chunks {
+		nulls = nulls || c.NullN() > 0
+	}
+	ids := map[string]uint32{}
+	var first RowRefs
+	keys := make([]uint32, refs.Len())
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], refs.Row[j]
+		if nulls && chunks[k].IsNull(int(i)) {
+			continue // index 0: NULL, or the default where NULL cannot be
+		}
+		v := key(k, i)
+		id, ok := ids[v]
+		if !ok {
+			id = base + uint32(len(first.Row))
+			ids[v] = id
+			first.Chunk = append(first.Chunk, k)
+			first.Row = append(first.Row, i)
+		}
+		keys[j] = id
+	}
+	n := len(ids)
+	keyType, width := uint64(0), 1
+	switch {
+	case n < 1<<8-1:
+	case n < 1<<16-1:
+		keyType, width = 1, 2
+	case n < 1<<32-1:
+		keyType, width = 2, 4
+	default:
+		keyType, width = 3, 8
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, lcSharedDictionariesWithAdditionalKeys)
+	dst = binary.LittleEndian.AppendUint64(dst, lcHasAdditionalKeys|lcNeedUpdateDictionary|keyType)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(base)+uint64(n))
+	for d := uint32(0); d < base; d++ {
+		dst = appendDefault(dst, &inner)
+	}
+	dst = appendNative(dst, &inner, chunks, first)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(len(keys)))
+	dst, out := grow(dst, len(keys)*width)
+	for j, id := range keys {
+		switch width {
+		case 1:
+			out[j] = byte(id)
+		case 2:
+			binary.LittleEndian.PutUint16(out[2*j:], uint16(id))
+		case 4:
+			binary.LittleEndian.PutUint32(out[4*j:], id)
+		default:
+			binary.LittleEndian.PutUint64(out[8*j:], uint64(id))
+		}
+	}
+	return dst
+}
+
+// valueKey returns a function giving the bytes that identify row i of chunk
+// k among the values of t (a LowCardinality inner type): a string's bytes,
+// or a fixed-width value's canonical bytes. The result views the chunk.
+func valueKey(t *Type, chunks []arrow.Array) func(k, i uint32) string {
+	if t.Base == "String" {
+		sc := newStringChunks(chunks)
+		return func(k, i uint32) string {
+			if sc.index[k] != nil {
+				i = uint32(sc.index[k][i])
+			}
+			s, e := sc.offs[k][i], sc.offs[k][i+1]
+			return bytesString(sc.data[k][s:e])
+		}
+	}
+	width := 0
+	if len(chunks) > 0 {
+		width = chunks[0].DataType().(arrow.FixedWidthDataType).BitWidth() / 8
+	}
+	vals := make([][]byte, len(chunks))
+	for k, c := range chunks {
+		vals[k] = valueBytes(c, width)
+	}
+	return func(k, i uint32) string {
+		return bytesString(vals[k][int(i)*width : int(i+1)*width])
+	}
+}
+
+// appendDefault writes t's default value (zero, or the empty string) in
+// the Native format.
+func appendDefault(dst []byte, t *Type) []byte {
+	w := 0
+	switch t.Base {
+	case "String":
+		return append(dst, 0)
+	case "FixedString":
+		w = t.Size
+	case "Int8", "UInt8":
+		w = 1
+	case "Int16", "UInt16", "Date":
+		w = 2
+	case "Int32", "UInt32", "Float32", "Date32", "DateTime", "IPv4":
+		w = 4
+	case "Int64", "UInt64", "Float64", "DateTime64":
+		w = 8
+	case "UUID", "IPv6":
+		w = 16
+	}
+	dst, out := grow(dst, w)
+	clear(out)
+	return dst
 }
