@@ -190,7 +190,7 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 	for i := range p.Inserts {
 		ic := &p.Inserts[i]
 		t := ic.Column.Type
-		ic.keepDict = ic.Computed == nil && !read[ic.Column.Name] && t.Base == "String" && !t.LowCardinality &&
+		ic.keepDict = ic.Computed == nil && !read[ic.Column.Name] && t.Base == "String" &&
 			arrow.TypeEqual(src.Field(src.FieldIndices(ic.Source)[0]).Type, arrow.BinaryTypes.String)
 	}
 	return p, nil

@@ -39,9 +39,10 @@ func dictStrings(mem memory.Allocator, dict []string, idx []*int32) *array.Dicti
 func i32(v int32) *int32 { return &v }
 
 // TestPlanPassesDictionaries checks which String columns a plan keeps as
-// dictionaries (none a key, a computed column or LowCardinality reads),
-// that Convert passes them through, and that it converts the rest: a
-// dictionary with NULLs for a non-Nullable column still fails on the NULL.
+// dictionaries (those no key or computed column reads, except as a bare
+// sorting column), that Convert passes them through, and that it converts
+// the rest: a dictionary with NULLs for a non-Nullable column still fails on
+// the NULL.
 func TestPlanPassesDictionaries(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
@@ -71,8 +72,8 @@ func TestPlanPassesDictionaries(t *testing.T) {
 		t.Fatal(err)
 	}
 	// k is read by the sorting key as a bare column, p by the partition key.
-	if got := plan.DictionaryColumns(); !slices.Equal(got, []string{"k", "s", "n", "strict"}) {
-		t.Errorf("DictionaryColumns() = %v, want [k s n strict]", got)
+	if got := plan.DictionaryColumns(); !slices.Equal(got, []string{"k", "s", "n", "lc", "strict"}) {
+		t.Errorf("DictionaryColumns() = %v, want [k s n lc strict]", got)
 	}
 
 	words := []string{"red", "green"}

@@ -367,9 +367,7 @@ func withNulls[T any](t *Type, vals []T, valid []bool) any {
 // dedupedStrings builds []*string for LowCardinality(Nullable(String)) with equal
 // strings sharing one pointer: clickhouse-go keys its dictionary by the pointer.
 func dedupedStrings(chunks []arrow.Array, perm []uint32, valid []bool) any {
-	vals := builtSlice(&Type{Base: "String"}, chunks, perm, nil, func(a arrow.Array) func(int) string {
-		return a.(*array.String).Value
-	}).([]string)
+	vals := stringSlice(chunks, perm)
 	seen := make(map[string]*string)
 	ptrs := make([]*string, len(vals))
 	for i := range vals {

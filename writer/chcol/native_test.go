@@ -218,7 +218,7 @@ func TestDictionaryChunks(t *testing.T) {
 	other := bin(arrow.BinaryTypes.String, str("x"), str("yy"))(mem)
 	defer other.Release()
 	perm := []uint32{5, 3, 0, 1, 4, 2}
-	for _, typ := range []string{"Nullable(String)", "String"} {
+	for _, typ := range []string{"Nullable(String)", "String", "LowCardinality(Nullable(String))", "LowCardinality(String)"} {
 		parsed, _ := ParseType(typ)
 		rows := perm
 		if !parsed.Nullable {
