@@ -282,6 +282,17 @@ func (c converted) release() { c.pieces.Release() }
 // yields, for sizing the channel that holds a split's records.
 const splitChunkRows = 4096
 
+// splitChanCap is the capacity of the channel for sp's records: room for
+// all of them when the source says how many rows it has (a reader then
+// never waits within a split), within bounds a corrupt row count cannot
+// push.
+func splitChanCap(sp sources.Split) int {
+	if sp.Rows <= 0 {
+		return 2
+	}
+	return int(min(sp.Rows/splitChunkRows+2, 1024))
+}
+
 func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -290,10 +301,13 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 	// consumer caught up). Instead, a reader starts split i only once the
 	// consumer has started split i-workers: at most workers splits are
 	// read ahead of the one being consumed.
+	// A split's channel is made by its reader when it starts the split
+	// (ready[i] is closed then), so only the splits in flight hold one.
 	outs := make([]chan converted, len(s.splits))
+	ready := make([]chan struct{}, len(s.splits))
 	started := make([]chan struct{}, len(s.splits))
-	for i, sp := range s.splits {
-		outs[i] = make(chan converted, sp.Rows/splitChunkRows+2)
+	for i := range s.splits {
+		ready[i] = make(chan struct{})
 		started[i] = make(chan struct{})
 	}
 	errs := make(chan error, workers)
@@ -319,6 +333,8 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 						return
 					}
 				}
+				outs[i] = make(chan converted, splitChanCap(s.splits[i]))
+				close(ready[i])
 				if err = s.readSplit(ctx, plan, cols, sorted, s.splits[i], outs[i]); err != nil {
 					return
 				}
@@ -332,6 +348,11 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 loop:
 	for i := range outs {
 		close(started[i])
+		select {
+		case <-ready[i]:
+		case <-ctx.Done():
+			break loop
+		}
 		for {
 			var item converted
 			var ok bool
@@ -356,8 +377,13 @@ loop:
 			first = err
 		}
 	}
-	// Drain what readers left behind.
-	for _, ch := range outs {
+	// Drain what readers left behind (every reader has returned).
+	for i, ch := range outs {
+		select {
+		case <-ready[i]:
+		default:
+			continue // never started
+		}
 	drain:
 		for {
 			select {

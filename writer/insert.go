@@ -93,11 +93,11 @@ func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
 	// The batch goes out as blocks of blockRows rows within one INSERT, so
 	// the client never holds a second copy of the whole batch. The server
 	// squashes them back into one block, so one part, because
-	// min_insert_block_size_rows is the batch's size and the byte threshold
-	// is off. The blocks are consecutive runs of the sorted order, so the
+	// min_insert_block_size_rows is past the batch's size (squashRows) and
+	// the byte threshold is off. The blocks are consecutive runs of the sorted order, so the
 	// squashed block is sorted too.
 	ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
-		"min_insert_block_size_rows":  int(b.Rows),
+		"min_insert_block_size_rows":  squashRows(b),
 		"min_insert_block_size_bytes": 0,
 	}))
 	batch, err := w.conn.PrepareBatch(ctx, w.query)
@@ -133,7 +133,7 @@ func (w *Inserter) Insert(ctx context.Context, b *Batch) error {
 // single part) as the clickhouse-go path.
 func (w *Inserter) insertNative(ctx context.Context, b *Batch, perm []uint32, op string) error {
 	settings := []chnative.Setting{
-		{Name: "min_insert_block_size_rows", Value: int(b.Rows)},
+		{Name: "min_insert_block_size_rows", Value: squashRows(b)},
 		{Name: "min_insert_block_size_bytes", Value: 0},
 	}
 	var in *chnative.Insert
@@ -155,16 +155,10 @@ func (w *Inserter) insertNative(ctx context.Context, b *Batch, perm []uint32, op
 		// An idle connection the server has since closed: nothing was
 		// inserted, so start again on a new one.
 	}
-	header := in.Columns()
-	if len(header) != len(w.plan.Inserts) {
+	types, err := w.headerTypes(in.Columns())
+	if err != nil {
 		in.Abort()
-		return fmt.Errorf("%s: the server expects %d columns, chload sends %d", op, len(header), len(w.plan.Inserts))
-	}
-	for i, ic := range w.plan.Inserts {
-		if header[i].Name != ic.Column.Name {
-			in.Abort()
-			return fmt.Errorf("%s: the server expects column %s where chload sends %s", op, header[i].Name, ic.Column.Name)
-		}
+		return err
 	}
 	lens := make([]int, len(b.Chunks))
 	for k, c := range b.Chunks {
@@ -184,7 +178,7 @@ func (w *Inserter) insertNative(ctx context.Context, b *Batch, perm []uint32, op
 			for k, c := range b.Chunks {
 				cols[k] = c.Column(i)
 			}
-			dst, err := chcol.AppendNative(dst, ic.Column.Type, cols, refs)
+			dst, err := chcol.AppendNative(dst, types[i], cols, refs)
 			if err != nil {
 				encodeErr = fmt.Errorf("%s: column %s: %w", op, ic.Column.Name, err)
 			}
@@ -202,6 +196,55 @@ func (w *Inserter) insertNative(ctx context.Context, b *Batch, perm []uint32, op
 	}
 	return nil
 }
+
+// headerTypes checks the columns the server asks the INSERT for against the
+// plan and returns the type to encode each as: the plan's, or the server's
+// where the two differ only in LowCardinality (a server set with
+// low_cardinality_allow_in_native_format=0 asks for plain values). Any
+// other difference means the table changed since the run planned it: the
+// bytes would be read as another type, so it is a *TargetError.
+func (w *Inserter) headerTypes(header []chnative.Column) ([]*chcol.Type, error) {
+	table := w.plan.Table.Database + "." + w.plan.Table.Name
+	changed := func(problem string) error {
+		return &TargetError{Table: table, Problem: "the table changed during the run: " + problem, Fix: "run the job again, which plans the load for the table as it is now"}
+	}
+	if len(header) != len(w.plan.Inserts) {
+		return nil, changed(fmt.Sprintf("the server expects %d columns, chload planned %d", len(header), len(w.plan.Inserts)))
+	}
+	types := make([]*chcol.Type, len(header))
+	for i, ic := range w.plan.Inserts {
+		h := header[i]
+		if h.Name != ic.Column.Name {
+			return nil, changed(fmt.Sprintf("the server expects column %s where chload planned %s", h.Name, ic.Column.Name))
+		}
+		types[i] = ic.Column.Type
+		if h.Type == ic.Column.TypeName || ic.Column.TypeName == "" {
+			continue
+		}
+		ht, err := chcol.ParseType(h.Type)
+		if err == nil && sameButLowCardinality(ht, ic.Column.Type) && chcol.NativeSupported(ht) {
+			types[i] = ht
+			continue
+		}
+		return nil, changed(fmt.Sprintf("column %s is %s on the server, chload planned %s", h.Name, h.Type, ic.Column.TypeName))
+	}
+	return types, nil
+}
+
+// sameButLowCardinality reports whether a and b are the same type up to the
+// top-level LowCardinality wrapper.
+func sameButLowCardinality(a, b *chcol.Type) bool {
+	x, y := *a, *b
+	x.LowCardinality, y.LowCardinality = false, false
+	return x.String() == y.String()
+}
+
+// squashRows is the min_insert_block_size_rows of b's INSERT: one more than
+// its rows, so the server squashes all its blocks into one and writes that
+// part only at the end of the data. With exactly its rows, the server would
+// write the part on the last block, before the INSERT ends, and an insert
+// given up at that moment would still leave the whole batch written.
+func squashRows(b *Batch) int { return int(b.Rows) + 1 }
 
 // blockRows is the size of the blocks a batch is sent in.
 const blockRows = 65536

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/ClickHouse/ch-go/compress"
@@ -161,8 +162,22 @@ func (c *Conn) ServerVersion() string { return c.server.Version.String() }
 // it must be closed rather than reused.
 func (c *Conn) Broken() bool { return c.broken || c.busy }
 
-// Close closes the connection; an insert in flight is dropped by the server.
-func (c *Conn) Close() error { return c.nc.Close() }
+// Close closes the connection. One left broken or mid-insert is reset
+// rather than shut down: servers before 23.3 take an orderly close between
+// packets for the end of an insert's data, and a reset makes them fail it.
+func (c *Conn) Close() error {
+	if c.broken || c.busy {
+		resetOnClose(c.nc)
+	}
+	return c.nc.Close()
+}
+
+// resetOnClose makes closing nc send a reset (SO_LINGER 0) where it can.
+func resetOnClose(nc net.Conn) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		tc.SetLinger(0)
+	}
+}
 
 // Setting is a query-level setting with a numeric value (18.16 takes
 // settings in a binary form that clickhouse-go writes for numbers only).
@@ -185,6 +200,12 @@ type Insert struct {
 	ctx  context.Context
 	stop func() bool
 	cols []Column
+
+	// mu and armed let end disarm the cancellation callback for good: a
+	// callback that starts late finds armed false and leaves the deadline
+	// alone.
+	mu    sync.Mutex
+	armed bool
 }
 
 // BeginInsert sends query, an INSERT without data (such as "INSERT INTO t
@@ -196,9 +217,15 @@ func (c *Conn) BeginInsert(ctx context.Context, query string, settings []Setting
 		return nil, errors.New("begin insert: connection is broken")
 	}
 	c.busy = true
-	in := &Insert{c: c, ctx: ctx}
+	in := &Insert{c: c, ctx: ctx, armed: true}
 	// A done ctx makes every blocked read and write fail at once.
-	in.stop = context.AfterFunc(ctx, func() { c.nc.SetDeadline(time.Unix(1, 0)) })
+	in.stop = context.AfterFunc(ctx, func() {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		if in.armed {
+			c.nc.SetDeadline(time.Unix(1, 0))
+		}
+	})
 	fail := func(err error) (*Insert, error) {
 		in.end()
 		return nil, in.wrap(err)
@@ -315,7 +342,9 @@ func (in *Insert) Finish() error {
 // rows received so far (ClickHouse #27667, fixed by #46681). So unless a
 // packet was cut short (which fails the insert on every version), Abort
 // first sends a packet type no server knows: the server then fails the
-// insert with UNKNOWN_PACKET_FROM_CLIENT and drops its rows.
+// insert with UNKNOWN_PACKET_FROM_CLIENT and drops its rows. It then resets
+// the connection instead of closing it in order, which fails the insert too
+// should the packet not get through.
 func (in *Insert) Abort() {
 	in.end()
 	c := in.c
@@ -324,6 +353,8 @@ func (in *Insert) Abort() {
 		c.nc.Write([]byte{poisonPacket})
 	}
 	c.broken = true
+	// Should the packet not get through, the reset still fails the insert.
+	resetOnClose(c.nc)
 	c.nc.Close()
 }
 
@@ -351,6 +382,9 @@ func (in *Insert) end() {
 		in.stop()
 		in.stop = nil
 	}
+	in.mu.Lock()
+	in.armed = false
+	in.mu.Unlock()
 	in.c.nc.SetDeadline(time.Time{})
 }
 

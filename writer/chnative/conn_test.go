@@ -261,3 +261,35 @@ func waitNoInsert(t *testing.T, conn driver.Conn, table string) {
 	}
 	t.Fatalf("inserts into %s still running", table)
 }
+
+// TestSquashPastTheRowsWritesAtTheEnd sends every block of an insert whose
+// squash threshold is one past its rows, then gives it up before the end
+// of the data: nothing may be written. (With the threshold at the rows
+// themselves, the server writes the part on the last block, before the
+// insert ends; the writer's inserts use one more, see squashRows.)
+func TestSquashPastTheRowsWritesAtTheEnd(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	name := table(t, conn, db, "t")
+	ctx := context.Background()
+	c, err := Dial(ctx, Options{Addr: testenv.ClickHouseAddr(t)})
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	const rows = 3000
+	in, err := c.BeginInsert(ctx, "INSERT INTO "+name+" (n, s) VALUES", []Setting{
+		{Name: "min_insert_block_size_rows", Value: rows + 1},
+		{Name: "min_insert_block_size_bytes", Value: 0},
+	})
+	if err != nil {
+		t.Fatalf("begin insert: %v", err)
+	}
+	for first := 0; first < rows; first += 1000 {
+		if err := in.WriteBlock(1000, encodeRows(first, 1000)); err != nil {
+			t.Fatalf("write block: %v", err)
+		}
+	}
+	in.Abort()
+	waitNoInsert(t, conn, name)
+	check(t, conn, name, 0)
+}
