@@ -169,7 +169,7 @@ func validRows(chunks []arrow.Array, perm []uint32) []bool {
 		return nil
 	}
 	if perm != nil {
-		loc := newLocator(chunks)
+		loc := newLocator(chunkLens(chunks))
 		out := make([]bool, len(perm))
 		for i, p := range perm {
 			k := loc.find(int(p))
@@ -186,14 +186,13 @@ func validRows(chunks []arrow.Array, perm []uint32) []bool {
 	return flat
 }
 
-// chunkStarts returns each chunk's first row in the concatenation, and the
-// total as the last element.
-func chunkStarts(chunks []arrow.Array) []int {
-	starts := make([]int, len(chunks)+1)
+// chunkLens returns each chunk's length.
+func chunkLens(chunks []arrow.Array) []int {
+	lens := make([]int, len(chunks))
 	for k, c := range chunks {
-		starts[k+1] = starts[k] + c.Len()
+		lens[k] = c.Len()
 	}
-	return starts
+	return lens
 }
 
 // permute returns flat reordered by perm (flat itself when perm is nil).
@@ -219,7 +218,7 @@ func fixedSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []boo
 		for k, c := range chunks {
 			vals[k] = fixedValues[T](c)
 		}
-		loc := newLocator(chunks)
+		loc := newLocator(chunkLens(chunks))
 		out := make([]T, len(perm))
 		for i, p := range perm {
 			k := loc.find(int(p))
@@ -266,7 +265,7 @@ func builtSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []boo
 	for k, c := range chunks {
 		getters[k] = get(c)
 	}
-	loc := newLocator(chunks)
+	loc := newLocator(chunkLens(chunks))
 	for i, p := range perm {
 		k := loc.find(int(p))
 		out[i] = getters[k](int(p) - loc.starts[k])
@@ -306,7 +305,7 @@ func stringSlice(chunks []arrow.Array, perm []uint32) []string {
 		return out
 	}
 	out := make([]string, len(perm))
-	loc := newLocator(chunks)
+	loc := newLocator(chunkLens(chunks))
 	for i, p := range perm {
 		k := loc.find(int(p))
 		out[i] = view(k, int(p)-loc.starts[k])
@@ -324,20 +323,27 @@ type locator struct {
 
 const locShift = 10
 
-func newLocator(chunks []arrow.Array) *locator {
-	starts := chunkStarts(chunks)
-	total := starts[len(starts)-1]
+// newLocator indexes chunks of the given lengths.
+func newLocator(lens []int) *locator {
+	starts := make([]int, len(lens)+1)
+	for k, n := range lens {
+		starts[k+1] = starts[k] + n
+	}
+	total := starts[len(lens)]
 	first := make([]int32, total>>locShift+1)
 	k := 0
 	for b := range first {
 		r := b << locShift
-		for k+1 < len(chunks) && starts[k+1] <= r {
+		for k+1 < len(lens) && starts[k+1] <= r {
 			k++
 		}
 		first[b] = int32(k)
 	}
 	return &locator{starts: starts, first: first}
 }
+
+// total is the number of rows of all the chunks.
+func (l *locator) total() int { return l.starts[len(l.starts)-1] }
 
 // find returns the chunk holding row r (0 <= r < total).
 func (l *locator) find(r int) int {

@@ -77,40 +77,24 @@ func (r RowRefs) Len() int { return len(r.Row) }
 // LocateRows resolves perm, row numbers into the concatenation of chunks of
 // the given lengths, to RowRefs; nil perm means every row in order.
 func LocateRows(lens []int, perm []uint32) (RowRefs, error) {
-	starts := make([]int, len(lens)+1)
-	for k, n := range lens {
-		starts[k+1] = starts[k] + n
-	}
-	total := starts[len(lens)]
+	loc := newLocator(lens)
 	if perm == nil {
-		r := RowRefs{Chunk: make([]uint32, total), Row: make([]uint32, total)}
-		pos := 0
+		r := RowRefs{Chunk: make([]uint32, 0, loc.total()), Row: make([]uint32, 0, loc.total())}
 		for k, n := range lens {
 			for i := 0; i < n; i++ {
-				r.Chunk[pos], r.Row[pos] = uint32(k), uint32(i)
-				pos++
+				r.Chunk = append(r.Chunk, uint32(k))
+				r.Row = append(r.Row, uint32(i))
 			}
 		}
 		return r, nil
 	}
 	r := RowRefs{Chunk: make([]uint32, len(perm)), Row: make([]uint32, len(perm))}
-	first := make([]int32, total>>locShift+1)
-	k := 0
-	for b := range first {
-		for k+1 < len(lens) && starts[k+1] <= b<<locShift {
-			k++
-		}
-		first[b] = int32(k)
-	}
 	for j, p := range perm {
-		if int(p) >= total {
-			return RowRefs{}, fmt.Errorf("row %d requested, only %d rows given", p, total)
+		if int(p) >= loc.total() {
+			return RowRefs{}, fmt.Errorf("row %d requested, only %d rows given", p, loc.total())
 		}
-		k := int(first[p>>locShift])
-		for starts[k+1] <= int(p) {
-			k++
-		}
-		r.Chunk[j], r.Row[j] = uint32(k), p-uint32(starts[k])
+		k := loc.find(int(p))
+		r.Chunk[j], r.Row[j] = uint32(k), p-uint32(loc.starts[k])
 	}
 	return r, nil
 }
