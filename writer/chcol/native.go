@@ -196,20 +196,27 @@ func appendNullMap(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 	return dst
 }
 
-// isNull reports whether row i of a is NULL; NULL rows are written as zero
-// values, so the bytes sent (and the parts made) do not depend on what Arrow
-// left under them.
-func isNull(a arrow.Array, i int) bool { return a.NullN() > 0 && a.IsNull(i) }
+// anyNulls reports whether some chunk has a NULL, so that the encoders only
+// look a row's validity up when one might be NULL. NULL rows are written as
+// zero values, so the bytes sent (and the parts made) do not depend on what
+// Arrow left under them.
+func anyNulls(chunks []arrow.Array) bool {
+	for _, c := range chunks {
+		if c.NullN() > 0 {
+			return true
+		}
+	}
+	return false
+}
 
 // appendFixed copies width-byte values (the Native layout equals Arrow's on
 // a little-endian host).
 func appendFixed(dst []byte, chunks []arrow.Array, refs RowRefs, width int) []byte {
 	vals := make([][]byte, len(chunks))
-	nulls := false
 	for k, c := range chunks {
 		vals[k] = valueBytes(c, width)
-		nulls = nulls || c.NullN() > 0
 	}
+	nulls := anyNulls(chunks)
 	dst, out := grow(dst, refs.Len()*width)
 	if len(chunks) == 1 && !nulls && isSequential(refs) {
 		copy(out, vals[0][int(refs.Row[0])*width:])
@@ -217,7 +224,7 @@ func appendFixed(dst []byte, chunks []arrow.Array, refs RowRefs, width int) []by
 	}
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], int(refs.Row[j])
-		if nulls && isNull(chunks[k], i) {
+		if nulls && chunks[k].IsNull(i) {
 			clear(out[j*width : (j+1)*width])
 			continue
 		}
@@ -253,11 +260,10 @@ func isSequential(refs RowRefs) bool {
 // appendNarrowed writes the low out bytes of each in-byte value.
 func appendNarrowed(dst []byte, chunks []arrow.Array, refs RowRefs, in, outW int) []byte {
 	vals := make([][]byte, len(chunks))
-	nulls := false
 	for k, c := range chunks {
 		vals[k] = valueBytes(c, in)
-		nulls = nulls || c.NullN() > 0
 	}
+	nulls := anyNulls(chunks)
 	dst, out := grow(dst, refs.Len()*outW)
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], int(refs.Row[j])
@@ -276,12 +282,16 @@ func appendNarrowed(dst []byte, chunks []arrow.Array, refs RowRefs, in, outW int
 }
 
 func appendBool(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
+	bools := make([]*array.Boolean, len(chunks))
+	for k, c := range chunks {
+		bools[k] = c.(*array.Boolean)
+	}
+	nulls := anyNulls(chunks)
 	dst, out := grow(dst, refs.Len())
 	for j := range refs.Row {
-		a := chunks[refs.Chunk[j]].(*array.Boolean)
-		i := int(refs.Row[j])
+		a, i := bools[refs.Chunk[j]], int(refs.Row[j])
 		out[j] = 0
-		if !isNull(a, i) && a.Value(i) {
+		if !(nulls && a.IsNull(i)) && a.Value(i) {
 			out[j] = 1
 		}
 	}
@@ -292,14 +302,13 @@ func appendBool(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 	sc := newStringChunks(chunks)
 	offs, data, index := sc.offs, sc.data, sc.index
-	size, nulls := 0, false
+	size, nulls := 0, anyNulls(chunks)
 	for k, c := range chunks {
 		if n := len(offs[k]); n > 0 && index[k] == nil {
 			size += int(offs[k][n-1] - offs[k][0])
 		} else if index[k] != nil {
 			size += 32 * c.Len()
 		}
-		nulls = nulls || c.NullN() > 0
 	}
 	// Room for every row of the chunks is an upper bound when the block
 	// takes most of their rows, and a guess otherwise.
@@ -347,6 +356,7 @@ func appendFixedBinary(dst []byte, chunks []arrow.Array, refs RowRefs, uuid bool
 	if refs.Len() == 0 {
 		return dst
 	}
+	nulls := anyNulls(chunks)
 	width := chunks[0].DataType().(*arrow.FixedSizeBinaryType).ByteWidth
 	vals := make([][]byte, len(chunks))
 	for k, c := range chunks {
@@ -356,7 +366,7 @@ func appendFixedBinary(dst []byte, chunks []arrow.Array, refs RowRefs, uuid bool
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], int(refs.Row[j])
 		o := out[j*width : (j+1)*width]
-		if isNull(chunks[k], i) {
+		if nulls && chunks[k].IsNull(i) {
 			clear(o)
 			continue
 		}
@@ -374,6 +384,7 @@ func appendFixedBinary(dst []byte, chunks []arrow.Array, refs RowRefs, uuid bool
 // appendDecimal writes Decimal values as Int32, Int64 or Int128 by
 // precision; conversion checked that each value fits its precision.
 func appendDecimal(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+	nulls := anyNulls(chunks)
 	width := 16
 	switch {
 	case t.Precision <= 9:
@@ -385,7 +396,7 @@ func appendDecimal(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []by
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], int(refs.Row[j])
 		var v decimal128.Num
-		if !isNull(chunks[k], i) {
+		if !(nulls && chunks[k].IsNull(i)) {
 			v = chunks[k].(*array.Decimal128).Value(i)
 		}
 		o := out[j*width:]
@@ -406,13 +417,14 @@ func appendDecimal(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []by
 // end, counted over the block's elements, as UInt64) and returns the
 // elements' refs into the chunks' children, in order.
 func appendOffsets(dst []byte, chunks []arrow.Array, refs RowRefs) ([]byte, RowRefs) {
+	nulls := anyNulls(chunks)
 	dst, out := grow(dst, refs.Len()*8)
 	var elems RowRefs
 	var end uint64
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], int(refs.Row[j])
 		s, e := chunks[k].(array.ListLike).ValueOffsets(i)
-		if isNull(chunks[k], i) {
+		if nulls && chunks[k].IsNull(i) {
 			s = e
 		}
 		for x := s; x < e; x++ {
@@ -447,10 +459,7 @@ func appendLowCardinality(dst []byte, t *Type, chunks []arrow.Array, refs RowRef
 		base = 2
 	}
 	key := valueKey(&inner, chunks)
-	nulls := false
-	for _, c := range chunks {
-		nulls = nulls || c.NullN() > 0
-	}
+	nulls := anyNulls(chunks)
 	ids := map[string]uint32{}
 	var first RowRefs
 	keys := make([]uint32, refs.Len())
