@@ -5,7 +5,7 @@ import (
 	"sync"
 	"unsafe"
 
-	"github.com/chload/chload/writer"
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // bufferPool is an Arrow allocator that keeps freed buffers of at least
@@ -53,7 +53,7 @@ func (p *bufferPool) Allocate(size int) []byte {
 }
 
 // AllocateUninit is Allocate without clearing a reused buffer, for callers
-// that overwrite every byte (writer.UninitAllocator).
+// that overwrite every byte (arrowbuf.UninitAllocator).
 func (p *bufferPool) AllocateUninit(size int) []byte {
 	if size < minPooled {
 		return alloc(size, size)
@@ -119,4 +119,4 @@ func (p *bufferPool) Free(b []byte) {
 	p.held += c
 }
 
-var _ writer.UninitAllocator = (*bufferPool)(nil)
+var _ arrowbuf.UninitAllocator = (*bufferPool)(nil)

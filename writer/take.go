@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/bitutil"
 	"github.com/apache/arrow/go/v15/arrow/compute"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // takeRecord copies the rows idx of rec into a new, compact record. Flat
@@ -58,7 +60,7 @@ func takeArray(ctx context.Context, a arrow.Array, idx []int32, mem memory.Alloc
 		}
 		// The indices are taken; the dictionary is shared.
 		idxData := v.Indices().Data()
-		buf := overwrittenBuffer(mem, n*4)
+		buf := arrowbuf.Overwritten(mem, n*4)
 		dst := arrow.Int32Traits.CastFromBytes(buf.Bytes())
 		src := arrow.Int32Traits.CastFromBytes(idxData.Buffers()[1].Bytes())[idxData.Offset():]
 		for i, j := range idx {
@@ -86,7 +88,7 @@ func takeArray(ctx context.Context, a arrow.Array, idx []int32, mem memory.Alloc
 			return takeWithKernel(ctx, a, idx, mem)
 		}
 		w := fw.BitWidth() / 8
-		buf := overwrittenBuffer(mem, n*w)
+		buf := arrowbuf.Overwritten(mem, n*w)
 		out := buf.Bytes()
 		src := d.Buffers()[1].Bytes()[d.Offset()*w:]
 		switch w {
@@ -153,16 +155,16 @@ func takeVarBinary(offsets []int32, values []byte, idx []int32, mem memory.Alloc
 	for _, j := range idx {
 		total += int(offsets[j+1] - offsets[j])
 	}
-	offBuf := overwrittenBuffer(mem, (len(idx)+1)*4)
+	offBuf := arrowbuf.Overwritten(mem, (len(idx)+1)*4)
 	outOffs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
-	// 16 bytes of slack let copyValue move short values as one word.
-	valBuf := overwrittenBuffer(mem, total+16)
+	// Slack lets CopyValue move short values as one word.
+	valBuf := arrowbuf.Overwritten(mem, total+arrowbuf.Slack)
 	out := valBuf.Bytes()
 	pos := int32(0)
 	outOffs[0] = 0
 	for i, j := range idx {
 		s, e := offsets[j], offsets[j+1]
-		pos += int32(copyValue(out[pos:], values, int(s), int(e-s)))
+		pos += int32(arrowbuf.CopyValue(out[pos:], values, int(s), int(e-s)))
 		outOffs[i+1] = pos
 	}
 	valBuf.ResizeNoShrink(total)
@@ -185,34 +187,4 @@ func rawValues(d arrow.ArrayData) []byte {
 		return b.Bytes()
 	}
 	return nil
-}
-
-// copyValue copies src[s:s+n] to the start of dst, which has at least n+16
-// bytes, and returns n. Values of up to 16 bytes (most strings in practice)
-// are moved as one 16-byte word instead of through a memmove call.
-func copyValue(dst, src []byte, s, n int) int {
-	if n <= 16 && s+16 <= len(src) {
-		*(*[16]byte)(dst[:16]) = *(*[16]byte)(src[s : s+16])
-		return n
-	}
-	return copy(dst, src[s:s+n])
-}
-
-// UninitAllocator is an Allocator that also hands out buffers without
-// clearing them first, for callers that overwrite every byte. Buffers from
-// AllocateUninit are freed with Free like any other.
-type UninitAllocator interface {
-	memory.Allocator
-	AllocateUninit(size int) []byte
-}
-
-// overwrittenBuffer returns a buffer of n bytes that the caller overwrites
-// entirely: not cleared first when mem is an UninitAllocator.
-func overwrittenBuffer(mem memory.Allocator, n int) *memory.Buffer {
-	if u, ok := mem.(UninitAllocator); ok {
-		return memory.NewBufferWithAllocator(u.AllocateUninit(n), mem)
-	}
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(n)
-	return buf
 }

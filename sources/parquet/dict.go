@@ -9,6 +9,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/metadata"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // Dictionary-encoded string columns are read as Arrow dictionaries (indices
@@ -97,22 +99,15 @@ func expandDictionary(d *array.Dictionary, mem memory.Allocator) (arrow.Array, e
 	if total > 1<<31-1 {
 		return nil, fmt.Errorf("%d bytes of strings in one batch, more than 32-bit offsets address", total)
 	}
-	offBuf := overwrittenBuffer(mem, (n+1)*4)
+	offBuf := arrowbuf.Overwritten(mem, (n+1)*4)
 	offs := arrow.Int32Traits.CastFromBytes(offBuf.Bytes())
-	valBuf := overwrittenBuffer(mem, total+16) // slack for 16-byte moves
+	valBuf := arrowbuf.Overwritten(mem, total+arrowbuf.Slack)
 	out := valBuf.Bytes()
 	pos := 0
 	offs[0] = 0
 	for i, k := range ix {
 		if !nulls || d.IsValid(i) {
-			s := int(dictOffs[k] - base)
-			l := int(dictOffs[k+1] - dictOffs[k])
-			if l <= 16 && s+16 <= len(dictData) {
-				*(*[16]byte)(out[pos : pos+16]) = *(*[16]byte)(dictData[s : s+16])
-			} else {
-				copy(out[pos:pos+l], dictData[s:s+l])
-			}
-			pos += l
+			pos += arrowbuf.CopyValue(out[pos:], dictData, int(dictOffs[k]-base), int(dictOffs[k+1]-dictOffs[k]))
 		}
 		offs[i+1] = int32(pos)
 	}
@@ -132,16 +127,4 @@ func expandDictionary(d *array.Dictionary, mem memory.Allocator) (arrow.Array, e
 		validity.Release()
 	}
 	return array.MakeFromData(data), nil
-}
-
-// overwrittenBuffer returns a buffer of n bytes that the caller overwrites
-// entirely, not cleared first when mem can hand one out that way (as the
-// writer's UninitAllocator does).
-func overwrittenBuffer(mem memory.Allocator, n int) *memory.Buffer {
-	if u, ok := mem.(interface{ AllocateUninit(int) []byte }); ok {
-		return memory.NewBufferWithAllocator(u.AllocateUninit(n), mem)
-	}
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(n)
-	return buf
 }

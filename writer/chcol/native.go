@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/decimal128"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // This file encodes canonical Arrow arrays in ClickHouse's Native format, the
@@ -312,7 +314,7 @@ func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 	}
 	// Room for every row of the chunks is an upper bound when the block
 	// takes most of their rows, and a guess otherwise.
-	dst = slices.Grow(dst, min(size, 64*refs.Len())+6*refs.Len()+16)
+	dst = slices.Grow(dst, min(size, 64*refs.Len())+binary.MaxVarintLen32*refs.Len()+arrowbuf.Slack)
 	for j := range refs.Row {
 		k, i := refs.Chunk[j], refs.Row[j]
 		if nulls && chunks[k].IsNull(int(i)) {
@@ -325,29 +327,18 @@ func appendString(dst []byte, chunks []arrow.Array, refs RowRefs) []byte {
 		}
 		s, e := offs[k][v], offs[k][v+1]
 		n := int(e - s)
-		if cap(dst)-len(dst) < n+6+16 {
-			dst = slices.Grow(dst, n+6+16+len(dst)/4)
+		if cap(dst)-len(dst) < n+binary.MaxVarintLen32+arrowbuf.Slack {
+			dst = slices.Grow(dst, n+binary.MaxVarintLen32+arrowbuf.Slack+len(dst)/4)
 		}
 		if n < 0x80 {
 			dst = append(dst, byte(n))
 		} else {
 			dst = binary.AppendUvarint(dst, uint64(n))
 		}
-		dst = appendValue(dst, data[k], int(s), n)
+		l := len(dst)
+		dst = dst[:l+arrowbuf.CopyValue(dst[l:l+n+arrowbuf.Slack], data[k], int(s), n)]
 	}
 	return dst
-}
-
-// appendValue appends src[s:s+n] to dst, which has at least n+16 bytes of
-// spare capacity. Values of up to 16 bytes (most strings in practice) are
-// moved as one 16-byte word instead of through a memmove call.
-func appendValue(dst, src []byte, s, n int) []byte {
-	l := len(dst)
-	if n <= 16 && s+16 <= len(src) {
-		*(*[16]byte)(dst[l : l+16]) = *(*[16]byte)(src[s : s+16])
-		return dst[:l+n]
-	}
-	return append(dst, src[s:s+n]...)
 }
 
 // appendFixedBinary copies fixed-size binary values; for UUIDs each 8-byte
