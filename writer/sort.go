@@ -418,16 +418,8 @@ func rankBytes(vals []arrow.Array, out []uint64) []uint64 {
 				ids = append(ids, prevID)
 				continue
 			}
-			id, ok := dict[v]
-			prev = v
-			if !ok {
-				s := strings.Clone(v)
-				id = uint32(len(distinct))
-				dict[s] = id
-				distinct = append(distinct, s)
-			}
-			prevID = id
-			ids = append(ids, id)
+			prev, prevID = v, idOf(v)
+			ids = append(ids, prevID)
 		}
 	}
 	order := make([]uint32, len(distinct))
