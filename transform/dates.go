@@ -3,8 +3,8 @@ package transform
 import (
 	"unsafe"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // maxDate is the last day number a ClickHouse Date (UInt16) holds: 2149-06-06.

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // day returns the day number of a YYYY-MM-DD date.
@@ -153,7 +153,7 @@ func TestEval(t *testing.T) {
 		{"'x\\'y'", "utf8", `'x\'y' | 'x\'y' | 'x\'y' | 'x\'y' | 'x\'y'`},
 		{"300", "uint16", "300 | 300 | 300 | 300 | 300"},
 		{"-5", "int8", "-5 | -5 | -5 | -5 | -5"},
-		{"tuple(s, toYYYYMM(d))", "struct<1: utf8, 2: uint32>", "('a', 202002) | ('b', 197001) | ('c', NULL) | ('d', 210512) | ('e', 196912)"},
+		{"tuple(s, toYYYYMM(d))", "struct<1: utf8 nullable, 2: uint32 nullable>", "('a', 202002) | ('b', 197001) | ('c', NULL) | ('d', 210512) | ('e', 196912)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.expr, func(t *testing.T) {

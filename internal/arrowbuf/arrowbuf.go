@@ -4,7 +4,7 @@
 // short values that spares a memmove call per value.
 package arrowbuf
 
-import "github.com/apache/arrow/go/v15/arrow/memory"
+import "github.com/apache/arrow-go/v18/arrow/memory"
 
 // UninitAllocator is an Allocator that also hands out buffers without
 // clearing them first, for callers that overwrite every byte. Buffers from

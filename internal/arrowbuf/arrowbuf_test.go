@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
 // TestCopyValue copies values of every length from 0 to 40 at every

@@ -7,11 +7,11 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/compress"
-	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/schema"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
 func TestDatasetWrite(t *testing.T) {
@@ -127,16 +127,16 @@ func checkParquetLayout(t *testing.T, path string, rowGroups []int64) {
 		check    func(schema.LogicalType) bool
 	}{
 		{colEventTime, parquet.Types.Int64, func(lt schema.LogicalType) bool {
-			ts, ok := lt.(*schema.TimestampLogicalType)
+			ts, ok := lt.(schema.TimestampLogicalType)
 			return ok && ts.IsAdjustedToUTC() && ts.TimeUnit() == schema.TimeUnitMillis
 		}},
 		{colEventDate, parquet.Types.Int32, func(lt schema.LogicalType) bool { _, ok := lt.(schema.DateLogicalType); return ok }},
 		{colUserID, parquet.Types.Int64, func(lt schema.LogicalType) bool {
-			it, ok := lt.(*schema.IntLogicalType)
+			it, ok := lt.(schema.IntLogicalType)
 			return ok && !it.IsSigned() && it.BitWidth() == 64
 		}},
 		{colDurationMS, parquet.Types.Int32, func(lt schema.LogicalType) bool {
-			it, ok := lt.(*schema.IntLogicalType)
+			it, ok := lt.(schema.IntLogicalType)
 			return ok && !it.IsSigned() && it.BitWidth() == 32
 		}},
 		{colEventID, parquet.Types.ByteArray, func(lt schema.LogicalType) bool { _, ok := lt.(schema.StringLogicalType); return ok }},

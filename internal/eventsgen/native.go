@@ -8,8 +8,8 @@ import (
 	"io"
 	"math"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
 // DefaultNativeBlockRows is the block size NativeWriter uses when none is

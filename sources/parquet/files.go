@@ -9,12 +9,12 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/metadata"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
-	"github.com/apache/arrow/go/v15/parquet/schema"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -229,7 +229,7 @@ func leafType(t arrow.DataType, col *schema.Column) arrow.DataType {
 	if !ok || (ts.TimeZone != "" && ts.TimeZone != "UTC") {
 		return t // not a timestamp, or the zone comes from a stored Arrow schema
 	}
-	lt, ok := col.LogicalType().(*schema.TimestampLogicalType)
+	lt, ok := col.LogicalType().(schema.TimestampLogicalType)
 	if !ok {
 		return t // INT96: always UTC
 	}

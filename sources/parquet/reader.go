@@ -8,11 +8,11 @@ import (
 	"slices"
 	"sync/atomic"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/parquet"
-	"github.com/apache/arrow/go/v15/parquet/file"
-	"github.com/apache/arrow/go/v15/parquet/pqarrow"
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/chload/chload/sources"
 )
@@ -52,6 +52,9 @@ func (r *splitReader) Schema() *arrow.Schema { return r.schema }
 // Record returns the current record, valid until the next call to Next or
 // Release. The caller retains it to keep it longer.
 func (r *splitReader) Record() arrow.Record { return r.cur }
+
+// RecordBatch is Record (array.RecordReader).
+func (r *splitReader) RecordBatch() arrow.RecordBatch { return r.cur }
 
 // Err returns the error that ended the reading, or nil at the end of the
 // row group.

@@ -5,7 +5,7 @@ import (
 	"time"
 	_ "time/tzdata" // column zones must resolve on hosts without a zoneinfo database
 
-	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // Arrow returns the canonical Arrow type of t (see the package comment). serverTZ is
