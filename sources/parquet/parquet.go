@@ -26,6 +26,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/chload/chload/internal/bytesize"
 	"github.com/chload/chload/sources"
 )
 
@@ -53,6 +54,12 @@ type Config struct {
 	// IgnoreExtraColumns lets the job load files that hold columns the
 	// target table lacks; the job layer reads it.
 	IgnoreExtraColumns bool `yaml:"ignore_extra_columns"`
+	// MaxPageBytes is the largest compressed page the reader accepts; a
+	// larger one fails its split. Optional, defaults to 64MiB.
+	MaxPageBytes bytesize.Size `yaml:"max_page_bytes"`
+	// MaxUncompressedPageBytes is the largest page the reader accepts once
+	// decompressed. Optional, defaults to 256MiB.
+	MaxUncompressedPageBytes bytesize.Size `yaml:"max_uncompressed_page_bytes"`
 }
 
 // Source reads local Parquet files. Set the exported fields before the first

@@ -175,15 +175,20 @@ func (r *splitReader) step() (ok bool, err error) {
 		return true, nil
 	}
 	if err := r.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return false, fmt.Errorf("read %s: %w", r.split, err)
+		return false, fmt.Errorf("read %s: %w", r.split, r.src.explainPageLimit(err))
 	}
 	return false, nil
 }
 
 // open opens the file and builds the column readers of the row group.
 func (r *splitReader) open() error {
+	if err := r.checkPages(); err != nil {
+		return err
+	}
+	rp := readerProperties()
+	rp.MaxCompressedPageSize, rp.MaxUncompressedPageSize = r.src.pageLimits()
 	pf, err := file.OpenParquetFile(r.split.Path, false,
-		file.WithReadProps(readerProperties()), file.WithMetadata(r.file.meta))
+		file.WithReadProps(rp), file.WithMetadata(r.file.meta))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", r.split, err)
 	}
@@ -214,7 +219,7 @@ func (r *splitReader) open() error {
 	normalizeManifest(fr.Manifest, r.file.meta.Schema, keepDict)
 	rr, err := fr.GetRecordReader(r.ctx, r.leaves, []int{r.split.Index})
 	if err != nil {
-		return fmt.Errorf("open %s: %w", r.split, err)
+		return fmt.Errorf("open %s: %w", r.split, r.src.explainPageLimit(err))
 	}
 	r.rr = rr
 	return nil
