@@ -72,7 +72,7 @@ type testEncoder struct {
 	enc func(dst, src []byte) []byte
 }
 
-func (e testEncoder) Encode(dst, src []byte) []byte           { return e.enc(dst, src) }
+func (e testEncoder) Encode(dst, src []byte) []byte             { return e.enc(dst, src) }
 func (e testEncoder) EncodeLevel(dst, src []byte, _ int) []byte { return e.enc(dst, src) }
 
 // codecRecord is a small record with a non-null int column, a nullable
