@@ -102,12 +102,12 @@ func TestCorruptPages(t *testing.T) {
 			t.Fatalf("%s: %d pages; the layout did not write several pages per chunk", layout.name, len(pages))
 		}
 		for c := 0; c < copies; c++ {
-			bad, what := corruptCopy(rng, data, pages)
+			bad, p, what := corruptCopy(rng, data, pages)
 			path := filepath.Join(dir, fmt.Sprintf("l%d-c%d.parquet", li, c))
 			if err := os.WriteFile(path, bad, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			nerr := readCorrupt(t, path, fmt.Sprintf("%s, %s", layout.name, what), c%4 == 3)
+			nerr := readCorrupt(t, path, fmt.Sprintf("%s, %s", layout.name, what), p, c%4 == 3)
 			if nerr > 0 {
 				failed++
 			} else {
@@ -120,8 +120,8 @@ func TestCorruptPages(t *testing.T) {
 }
 
 // corruptCopy returns a copy of data with one page's header or body
-// damaged, and what was done.
-func corruptCopy(rng *rand.Rand, data []byte, pages []testPage) ([]byte, string) {
+// damaged, the page, and what was done.
+func corruptCopy(rng *rand.Rand, data []byte, pages []testPage) ([]byte, testPage, string) {
 	bad := bytes.Clone(data)
 	p := pages[rng.IntN(len(pages))]
 	where := fmt.Sprintf("row group %d column %s %s at %d", p.rowGroup, p.column, p.kindName(), p.offset)
@@ -129,32 +129,33 @@ func corruptCopy(rng *rand.Rand, data []byte, pages []testPage) ([]byte, string)
 	case k < 3: // one header byte replaced
 		at := p.offset + int64(rng.IntN(p.headerLen))
 		bad[at] = byte(rng.IntN(256))
-		return bad, fmt.Sprintf("%s: header byte %d set to %#x", where, at, bad[at])
+		return bad, p, fmt.Sprintf("%s: header byte %d set to %#x", where, at, bad[at])
 	case k < 4: // one header bit flipped
 		at := p.offset + int64(rng.IntN(p.headerLen))
 		bad[at] ^= 1 << rng.IntN(8)
-		return bad, fmt.Sprintf("%s: header byte %d bit flipped", where, at)
+		return bad, p, fmt.Sprintf("%s: header byte %d bit flipped", where, at)
 	case k < 8 && p.compressed > 0: // one body byte changed
 		at := p.bodyOffset() + int64(rng.IntN(int(p.compressed)))
 		bad[at] ^= byte(1 + rng.IntN(255))
-		return bad, fmt.Sprintf("%s: body byte %d changed", where, at)
+		return bad, p, fmt.Sprintf("%s: body byte %d changed", where, at)
 	case p.compressed > 0: // a run of body bytes overwritten
 		at := p.bodyOffset() + int64(rng.IntN(int(p.compressed)))
 		end := min(at+int64(1+rng.IntN(16)), p.bodyOffset()+int64(p.compressed))
 		for i := at; i < end; i++ {
 			bad[i] = byte(rng.IntN(256))
 		}
-		return bad, fmt.Sprintf("%s: body bytes %d-%d overwritten", where, at, end)
+		return bad, p, fmt.Sprintf("%s: body bytes %d-%d overwritten", where, at, end)
 	}
 	at := p.offset + int64(rng.IntN(p.headerLen))
 	bad[at] ^= 0xff
-	return bad, fmt.Sprintf("%s: header byte %d inverted", where, at)
+	return bad, p, fmt.Sprintf("%s: header byte %d inverted", where, at)
 }
 
 // readCorrupt reads every split of the file at path with all columns, as a
 // run does, checks the property of TestCorruptPages and returns the number
-// of splits that failed.
-func readCorrupt(t *testing.T, path, what string, parallel bool) (failed int) {
+// of splits that failed. The split of the damaged page p, when it fails,
+// must name p's column.
+func readCorrupt(t *testing.T, path, what string, p testPage, parallel bool) (failed int) {
 	t.Helper()
 	defer func() {
 		if p := recover(); p != nil {
@@ -188,6 +189,9 @@ func readCorrupt(t *testing.T, path, what string, parallel bool) (failed int) {
 			failed++
 			if !strings.Contains(err.Error(), sp.String()) {
 				t.Errorf("%s: the error does not name split %s: %v", what, sp, err)
+			}
+			if sp.Index == p.rowGroup && !strings.Contains(err.Error(), "column "+p.column+":") {
+				t.Errorf("%s: the error does not name column %s: %v", what, p.column, err)
 			}
 		case rows != sp.Rows:
 			t.Errorf("%s: split %s delivered %d rows without error; its row group holds %d", what, sp, rows, sp.Rows)

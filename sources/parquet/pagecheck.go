@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io"
+	"os"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/thrift/lib/go/thrift"
@@ -269,6 +270,28 @@ func checkPageCRCs(f io.ReaderAt, size int64, meta *metadata.FileMetaData, rowGr
 				return &corruptPageError{column: name, page: i + 1, info: p, got: got}
 			}
 		}
+	}
+	return nil
+}
+
+// checkPages verifies the page checksums of the split's column chunks
+// where the writer stored them (pagecheck.go).
+func (r *splitReader) checkPages() error {
+	f, err := os.Open(r.split.Path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.split, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", r.split, err)
+	}
+	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.split.Index, r.leaves); err != nil {
+		var corrupt *corruptPageError
+		if errors.As(err, &corrupt) {
+			return fmt.Errorf("read %s: %w", r.split, err)
+		}
+		return fmt.Errorf("read %s: check page checksums: %w", r.split, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package parquet
 import (
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strconv"
 
@@ -74,26 +73,4 @@ func (s *Source) explainPageLimit(err error) error {
 		e.key, e.uncompressed = "max_uncompressed_page_bytes", true
 	}
 	return e
-}
-
-// checkPages verifies the page checksums of the split's column chunks
-// where the writer stored them (pagecheck.go).
-func (r *splitReader) checkPages() error {
-	f, err := os.Open(r.split.Path)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", r.split, err)
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return fmt.Errorf("read %s: %w", r.split, err)
-	}
-	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.split.Index, r.leaves); err != nil {
-		var corrupt *corruptPageError
-		if errors.As(err, &corrupt) {
-			return fmt.Errorf("read %s: %w", r.split, err)
-		}
-		return fmt.Errorf("read %s: check page checksums: %w", r.split, err)
-	}
-	return nil
 }

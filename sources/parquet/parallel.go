@@ -29,6 +29,7 @@ type rowGroupReader interface {
 // reads the batch size, or what is left of the row group.
 type parallelReader struct {
 	parts  []pqarrow.RecordReader // one per top-level column
+	names  []string               // of the columns of parts
 	schema *arrow.Schema          // of the joined records; nil until the first
 	cur    arrow.Record
 	err    error
@@ -52,20 +53,22 @@ func (p *parallelReader) Next() bool {
 			defer wg.Done()
 			defer func() {
 				if r := recover(); r != nil {
-					errs[i] = fmt.Errorf("corrupt data: %v", r)
+					errs[i] = &columnError{column: p.names[i], err: fmt.Errorf("corrupt data: %v", r)}
 				}
 			}()
 			if ok[i] = rr.Next(); !ok[i] {
 				if err := rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-					errs[i] = err
+					errs[i] = &columnError{column: p.names[i], err: err}
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		p.err = err
-		return false
+	for _, err := range errs {
+		if err != nil {
+			p.err = err // the first column's; the others often fail alike
+			return false
+		}
 	}
 	n := 0
 	for _, o := range ok {

@@ -163,7 +163,7 @@ func (r *splitReader) dropOwn() {
 func (r *splitReader) step() (ok bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ok, err = false, fmt.Errorf("read %s: corrupt data: %v", r.split, p)
+			ok, err = false, r.decodeError(fmt.Errorf("corrupt data: %v", p))
 		}
 	}()
 	if r.rr == nil {
@@ -175,7 +175,7 @@ func (r *splitReader) step() (ok bool, err error) {
 		return true, nil
 	}
 	if err := r.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return false, fmt.Errorf("read %s: %w", r.split, r.src.explainPageLimit(err))
+		return false, r.decodeError(err)
 	}
 	return false, nil
 }
@@ -223,9 +223,9 @@ func (r *splitReader) open() error {
 			rr, err := fr.GetRecordReader(r.ctx, leaves, []int{r.split.Index})
 			if err != nil {
 				p.Release()
-				return fmt.Errorf("open %s: %w", r.split, r.src.explainPageLimit(err))
+				return fmt.Errorf("open %s: column %s: %w", r.split, f.Name, r.src.explainPageLimit(err))
 			}
-			p.parts = append(p.parts, rr)
+			p.parts, p.names = append(p.parts, rr), append(p.names, f.Name)
 		}
 		r.rr = p
 		return nil
