@@ -22,9 +22,12 @@ func (e *columnError) Unwrap() error { return e.err }
 // names the split, the setting to raise for a page over a cap, and the
 // column that fails when the decoders did not say.
 func (r *splitReader) decodeError(err error) error {
-	err = r.src.explainPageLimit(err)
 	var col *columnError
-	if errors.As(err, &col) || r.ctx.Err() != nil {
+	if errors.As(err, &col) {
+		return fmt.Errorf("read %s: %w", r.split, &columnError{column: col.column, err: r.src.explainPageLimit(col.err)})
+	}
+	err = r.src.explainPageLimit(err)
+	if r.ctx.Err() != nil {
 		return fmt.Errorf("read %s: %w", r.split, err)
 	}
 	if name := r.failingColumn(); name != "" {

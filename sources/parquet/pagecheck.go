@@ -221,7 +221,8 @@ type corruptPageError struct {
 }
 
 func (e *corruptPageError) Error() string {
-	return fmt.Sprintf("column %s: page %d (%s, byte offset %d) is corrupt: its CRC32 checksum is %08x but its header says %08x",
+	return fmt.Sprintf("column %s: page %d (%s, byte offset %d) is corrupt: its CRC32 checksum is %08x but its header says %08x; "+
+		"the file is damaged, load an intact copy",
 		e.column, e.page, e.info.kindName(), e.info.offset, e.got, e.info.crc)
 }
 

@@ -37,22 +37,29 @@ func TestPageLimitSettingsDecode(t *testing.T) {
 // them small on disk) and reads them under caps that are too small.
 func TestPageLimits(t *testing.T) {
 	mem := memory.NewGoAllocator()
-	schema := arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "small", Type: arrow.FixedWidthTypes.Boolean}, // pages of a few KiB
+		{Name: "n", Type: arrow.PrimitiveTypes.Int64},
+	}, nil)
+	small := array.NewBooleanBuilder(mem)
 	b := array.NewInt64Builder(mem)
 	for i := 0; i < 50000; i++ {
+		small.Append(i%2 == 0)
 		b.Append(int64(i % 3))
 	}
-	col := b.NewArray()
+	cols := []arrow.Array{small.NewArray(), b.NewArray()}
+	small.Release()
 	b.Release()
-	rec := array.NewRecord(schema, []arrow.Array{col}, 50000)
-	col.Release()
+	rec := array.NewRecord(schema, cols, 50000)
+	cols[0].Release()
+	cols[1].Release()
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "big.parquet")
 	writeFile(t, path, rec, 50000, parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithDictionaryDefault(false), parquet.WithDataPageSize(1<<20)), pqarrow.DefaultWriterProps())
 	var page testPage
 	for _, p := range filePages(t, path) {
-		if p.kind == pageData {
+		if p.kind == pageData && p.column == "n" {
 			page = p
 		}
 	}
@@ -66,34 +73,37 @@ func TestPageLimits(t *testing.T) {
 	}{
 		{"defaults", Config{}, nil},
 		{"compressed", Config{MaxPageBytes: bytesize.Size(page.compressed - 1)},
-			[]string{fmt.Sprintf("%d bytes compressed", page.compressed), "max_page_bytes"}},
+			[]string{"column n:", fmt.Sprintf("%d bytes compressed", page.compressed), "max_page_bytes"}},
 		{"uncompressed", Config{MaxUncompressedPageBytes: 64 << 10},
-			[]string{fmt.Sprintf("%d bytes uncompressed", page.uncompressed), "max_uncompressed_page_bytes", "64KiB"}},
+			[]string{"column n:", fmt.Sprintf("%d bytes uncompressed", page.uncompressed), "max_uncompressed_page_bytes", "64KiB"}},
 		{"raised", Config{MaxPageBytes: 1 << 20, MaxUncompressedPageBytes: 1 << 20}, nil},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			cfg := tc.cfg
-			cfg.Paths = []string{path}
-			src, err := New(cfg)
-			if err != nil {
-				t.Fatal(err)
-			}
-			tbl, err := sourcestest.ReadAll(t.Context(), src, []string{"n"})
-			if tc.want == nil {
+		for _, parallel := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s parallel=%v", tc.name, parallel), func(t *testing.T) {
+				cfg := tc.cfg
+				cfg.Paths = []string{path}
+				src, err := New(cfg)
 				if err != nil {
-					t.Fatalf("read: %v", err)
+					t.Fatal(err)
 				}
-				defer tbl.Release()
-				if tbl.NumRows() != rec.NumRows() {
-					t.Fatalf("read %d rows, wrote %d", tbl.NumRows(), rec.NumRows())
+				src.Parallel = parallel
+				tbl, err := sourcestest.ReadAll(t.Context(), src, []string{"small", "n"})
+				if tc.want == nil {
+					if err != nil {
+						t.Fatalf("read: %v", err)
+					}
+					defer tbl.Release()
+					if tbl.NumRows() != rec.NumRows() {
+						t.Fatalf("read %d rows, wrote %d", tbl.NumRows(), rec.NumRows())
+					}
+					return
 				}
-				return
-			}
-			if err == nil {
-				tbl.Release()
-				t.Fatal("a page over the cap was read")
-			}
-			wantErr(t, err, append([]string{path, "row group 0"}, tc.want...))
-		})
+				if err == nil {
+					tbl.Release()
+					t.Fatal("a page over the cap was read")
+				}
+				wantErr(t, err, append([]string{path, "row group 0"}, tc.want...))
+			})
+		}
 	}
 }
