@@ -279,3 +279,18 @@ func TestParsePageHeaderBounded(t *testing.T) {
 		t.Fatal("CRC32 is not IEEE")
 	}
 }
+
+// FuzzParsePageHeader feeds arbitrary bytes to the page-header parser: it
+// returns an error or a header no longer than its input, never panics.
+func FuzzParsePageHeader(f *testing.F) {
+	f.Add([]byte{0x15, 0x00, 0x15, 0x10, 0x15, 0x10, 0x15, 0x02, 0x00})
+	f.Add([]byte{0x15, 0x06, 0x15, 0x10, 0x15, 0x10, 0x5c, 0x15, 0x02, 0x00, 0x00})
+	f.Add([]byte{0x15, 0x00, 0x15, 0x10, 0x15, 0x10, 0x2c, 0x1c, 0x18, 0xff, 0xff, 0xff, 0xff, 0x07})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		p, err := parsePageHeader(buf)
+		if err == nil && (p.headerLen <= 0 || p.headerLen > len(buf)) {
+			t.Fatalf("header of %d bytes in %d", p.headerLen, len(buf))
+		}
+		readChunkPages(buf, 0)
+	})
+}
