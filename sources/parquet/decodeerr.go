@@ -40,7 +40,12 @@ func (r *splitReader) decodeError(err error) error {
 // and returns the first column that fails to decode, or "" when none does
 // alone. It runs only after a failure, so a corrupt split costs a second
 // read and a good one nothing.
-func (r *splitReader) failingColumn() string {
+func (r *splitReader) failingColumn() (name string) {
+	defer func() {
+		if recover() != nil {
+			name = "" // runs while a decoder panic is handled: must not panic itself
+		}
+	}()
 	if r.pf == nil {
 		return "" // the file did not open: no column is to blame
 	}
