@@ -223,6 +223,7 @@ func TestParquetMatrix(t *testing.T) {
 			f.cols = append(f.cols, i)
 		}
 		writeMatrixFile(t, f.path, c, data, f.cols)
+		checkWritten(t, f.path, c)
 		files = append(files, f)
 	}
 	var paths []string
@@ -329,6 +330,11 @@ func writeMatrixFile(t *testing.T, path string, c matrixCase, data *dataset, col
 		}
 		if leaf.PhysicalType() == parquet.Types.Boolean {
 			opts = append(opts, parquet.WithDictionaryPath(leaf.ColumnPath(), false))
+		} else if c.mode.dictionary {
+			// Keep the dictionary even where plain pages would be smaller
+			// (arrow-go drops it for uncompressed columns otherwise); the
+			// page size limit still makes large dictionaries fall back.
+			opts = append(opts, parquet.WithDictionaryCostFallbackPath(leaf.ColumnPath(), false))
 		}
 	}
 	f, err := os.Create(path)
