@@ -361,9 +361,17 @@ func isList(c column) bool {
 
 // loadFile creates table with an id column and cols, and loads path into it
 // with a chload job, checking the run's row counts.
-func loadFile(t *testing.T, conn interface {
+func loadFile(t *testing.T, conn execer, table, path string, cols []column, leakOK string) {
+	t.Helper()
+	loadFileRows(t, conn, table, path, cols, matrixRows, leakOK)
+}
+
+type execer interface {
 	Exec(context.Context, string, ...any) error
-}, table, path string, cols []column, leakOK string) {
+}
+
+// loadFileRows is loadFile for a file of rows rows.
+func loadFileRows(t *testing.T, conn execer, table, path string, cols []column, rows int64, leakOK string) {
 	t.Helper()
 	defs := []string{"id UInt32"}
 	for _, c := range cols {
@@ -384,8 +392,8 @@ func loadFile(t *testing.T, conn interface {
 	if err != nil {
 		t.Fatalf("load %s into %s: %v", filepath.Base(path), table, err)
 	}
-	if sum.RowsRead != matrixRows || sum.RowsWritten != matrixRows {
-		t.Errorf("load %s: read %d rows, wrote %d, file holds %d", filepath.Base(path), sum.RowsRead, sum.RowsWritten, matrixRows)
+	if sum.RowsRead != rows || sum.RowsWritten != rows {
+		t.Errorf("load %s: read %d rows, wrote %d, file holds %d", filepath.Base(path), sum.RowsRead, sum.RowsWritten, rows)
 	}
 	if n := mem.CurrentAlloc(); n != 0 && leakOK != "" {
 		t.Logf("load %s: %d bytes of Arrow memory still allocated: %s", filepath.Base(path), n, leakOK)
