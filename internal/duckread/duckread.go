@@ -55,6 +55,9 @@ type File struct {
 	Rows [][]any `json:"-"`
 	// NumRows is the row count read.mjs announced; it equals len(Rows).
 	NumRows int `json:"rows"`
+	// Err is DuckDB's message when it could not read the file (then there
+	// are no columns and no rows), or "".
+	Err string `json:"error"`
 }
 
 // Col returns the index of the column named name, or -1.
@@ -102,8 +105,21 @@ func Require(t testing.TB) {
 
 // Read reads every file in paths with DuckDB in one node process and returns
 // them in the same order. It fails t (see Require) when DuckDB is missing or
-// any file cannot be read.
+// any file cannot be read; ReadEach leaves that to the caller.
 func Read(t testing.TB, paths ...string) []*File {
+	t.Helper()
+	files := ReadEach(t, paths...)
+	for _, f := range files {
+		if f.Err != "" {
+			t.Fatalf("read %s with duckdb: %s", f.Path, f.Err)
+		}
+	}
+	return files
+}
+
+// ReadEach is Read, except that a file DuckDB cannot read is returned with
+// its Err set instead of failing t.
+func ReadEach(t testing.TB, paths ...string) []*File {
 	t.Helper()
 	Require(t)
 	files, err := ReadFiles(paths...)
@@ -113,8 +129,9 @@ func Read(t testing.TB, paths ...string) []*File {
 	return files
 }
 
-// ReadFiles is Read without a test: it returns an error when DuckDB is missing
-// or a file cannot be read.
+// ReadFiles is ReadEach without a test: it returns an error when DuckDB is
+// missing or its output cannot be decoded; a file DuckDB cannot read has Err
+// set.
 func ReadFiles(paths ...string) ([]*File, error) {
 	if len(paths) == 0 {
 		return nil, nil

@@ -150,3 +150,22 @@ func TestReadValuesExactly(t *testing.T) {
 		t.Errorf("ts typed %q", c)
 	}
 }
+
+// TestReadEachNamesUnreadableFile: each file DuckDB cannot read carries
+// DuckDB's message, in the order asked, and reading goes on past it.
+func TestReadEachNamesUnreadableFile(t *testing.T) {
+	Require(t)
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.parquet")
+	if err := os.WriteFile(bad, []byte("not parquet"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing.parquet")
+	files := ReadEach(t, bad, missing)
+	if len(files) != 2 || files[0].Err == "" || files[1].Err == "" {
+		t.Fatalf("files %+v", files)
+	}
+	if files[0].Path != bad || files[1].Path != missing {
+		t.Errorf("paths %s %s", files[0].Path, files[1].Path)
+	}
+}

@@ -7,7 +7,9 @@
 // For each file, in order, it prints one header line
 //   {"file": PATH, "columns": [{"name": NAME, "type": DUCKDB_TYPE}, ...], "rows": N}
 // followed by N lines, each a JSON array with one value per column, rows in
-// the file's order. Values:
+// the file's order. A file DuckDB cannot read gets the header
+//   {"file": PATH, "error": MESSAGE, "columns": [], "rows": 0}
+// and the next file is read. Values:
 //   NULL                  null
 //   BOOLEAN               true / false
 //   integers of any width decimal text ("-9223372036854775808")
@@ -26,7 +28,8 @@
 //   STRUCT                JSON object of the field values
 //   MAP                   JSON array of [key, value] pairs
 //   anything else         DuckDB's own text for the value
-// Exit status 0 when every file was read; otherwise a message on stderr and 1.
+// Exit status 0 when every file was read or refused as above; otherwise (no
+// DuckDB, bad arguments) a message on stderr and 1.
 import {
   DuckDBInstance,
   DuckDBArrayValue,
@@ -100,7 +103,9 @@ async function main(files) {
     try {
       reader = await conn.runAndReadAll(`SELECT * FROM read_parquet(${sqlString(file)})`);
     } catch (e) {
-      throw new Error(`read ${file} with duckdb: ${e.message}`);
+      out.push(JSON.stringify({ file, error: e.message, columns: [], rows: 0 }));
+      flush();
+      continue;
     }
     const names = reader.columnNames();
     const types = reader.columnTypes();
