@@ -31,6 +31,12 @@ const MatrixEnv = "CHLOAD_MATRIX"
 type codecCase struct {
 	name  string
 	codec compress.Compression
+	// writeWith, when set, compresses this case's files instead of the codec
+	// registered with arrow-go for codec: a writer for a codec or variant
+	// arrow-go cannot write (legacy LZ4, Hadoop-framed or raw-block). It is
+	// registered only while the file is written, then the codec registered
+	// before (the one chload reads with) is put back; there must be one.
+	writeWith compress.Codec
 	// skip, when set, skips every file with this codec, with this reason.
 	skip string
 }
@@ -43,8 +49,8 @@ var codecs = []codecCase{
 	{name: "zstd", codec: compress.Codecs.Zstd},
 	{name: "lz4_raw", codec: compress.Codecs.Lz4Raw},
 	// The legacy LZ4 codec (Hadoop-framed and raw-block) has no writer in
-	// arrow-go; its files are hand-built layouts (layouts_test.go), added with
-	// the branch that decodes it (pq-integrity).
+	// arrow-go: its entries, added with the branch that decodes it
+	// (pq-integrity), give one in writeWith.
 }
 
 // pageVersions are the data page versions of the matrix.
@@ -355,6 +361,16 @@ func writeMatrixFile(t *testing.T, path string, c matrixCase, data *dataset, col
 			// page size limit still makes large dictionaries fall back.
 			opts = append(opts, parquet.WithDictionaryCostFallbackPath(leaf.ColumnPath(), false))
 		}
+	}
+	if c.codec.writeWith != nil {
+		// arrow-go's codec registry is a plain map: nothing else reads
+		// Parquet while the matrix writes its files.
+		prev, err := compress.GetCodec(c.codec.codec)
+		if err != nil {
+			t.Fatalf("write %s: no codec registered for reading %s to put back after writing: %v", path, c.codec.codec, err)
+		}
+		compress.RegisterCodec(c.codec.codec, c.codec.writeWith)
+		defer compress.RegisterCodec(c.codec.codec, prev)
 	}
 	f, err := os.Create(path)
 	if err != nil {
