@@ -112,10 +112,11 @@ func both(name string, typ arrow.DataType, ch string, k kind, gen func(*rand.Ran
 	return []column{plain, null}
 }
 
-// Rows and row groups of every matrix file. Row group 2 (rows rowGroupRows to
-// 2*rowGroupRows-1) is entirely NULL in every other nullable column, so those
-// column chunks hold only all-NULL pages; elsewhere about one row in eight is
-// NULL, plus a run of 300 in the first row group.
+// Rows and row groups of every matrix file. The second row group (rows
+// rowGroupRows to 2*rowGroupRows-1) is entirely NULL in the nullable columns
+// whose base name has an even length (i8_n, u8_n, bool_n, date_n, ts_s_n,
+// dec9_n), so those column chunks hold only all-NULL pages; elsewhere about
+// one row in eight is NULL, plus a run of 300 in the first row group.
 const (
 	matrixRows   = 3000
 	rowGroupRows = 1100
@@ -313,8 +314,8 @@ func matrixColumns() []column {
 	return cols
 }
 
-// dataset is the rows of a matrix file: the values generated for each column
-// (values[col][row]) and the Arrow record holding them.
+// dataset is the rows of a matrix file: the values generated for each column,
+// values[col][row], as gen returned them.
 type dataset struct {
 	cols   []column
 	values [][]any
