@@ -58,7 +58,9 @@ type InsertColumn struct {
 	nested *nestedPart
 }
 
-// NewPlan matches the source schema to the table by column name. extraKeys
+// NewPlan matches the source schema to the table by column name; a source
+// column n that is a list of structs or a struct of lists fills the table's
+// Nested columns n.<field> (see plan_nested.go). extraKeys
 // are further expressions chload evaluates on every row (the sharding key):
 // their columns are treated like the partition and sorting keys'. All
 // problems are reported at once in one *TargetError.
@@ -296,8 +298,9 @@ func keyColumns(keys []*transform.Expr) []string {
 	return out
 }
 
-// SourceColumns are the source columns to read, in the order Convert
-// expects them.
+// SourceColumns are the top-level source columns to read, in the order
+// Convert expects them. A source column that fills the children of a Nested
+// column (n for n.a, n.b, ...) is listed once.
 func (p *Plan) SourceColumns() []string { return p.sourceCols }
 
 // PartitionPlan returns a plan restricted to what the partition key (and
