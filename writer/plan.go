@@ -108,6 +108,15 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 		p.Inserts = append(p.Inserts, InsertColumn{Column: col, Source: f.Name, conv: conv, srcIdx: len(p.sourceCols)})
 		p.sourceCols = append(p.sourceCols, f.Name)
 	}
+	// A column filled twice: a flat source column n.a beside the struct n
+	// that holds a field a for the Nested column n.
+	seen := map[string]bool{}
+	for _, ic := range p.Inserts {
+		if seen[ic.Column.Name] {
+			problems = append(problems, fmt.Sprintf("column %s comes from two source columns (drop one of them from the source)", ic.Column.Name))
+		}
+		seen[ic.Column.Name] = true
+	}
 	// Key columns the source lacks: computed from their DEFAULT when chload
 	// can evaluate it, otherwise an error.
 	keys := append(append(append([]*transform.Expr{}, table.Partition...), table.Sorting...), extraKeys...)

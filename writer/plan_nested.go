@@ -130,7 +130,12 @@ func withParentNulls(field arrow.Array, st arrow.Array, mem memory.Allocator) ar
 		}
 	}
 	bufs := append([]*memory.Buffer{buf}, d.Buffers()[1:]...)
-	out := array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
+	var out *array.Data
+	if d.DataType().ID() == arrow.DICTIONARY {
+		out = array.NewDataWithDictionary(d.DataType(), n, bufs, nulls, off, d.Dictionary().(*array.Data))
+	} else {
+		out = array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
+	}
 	buf.Release()
 	defer out.Release()
 	return array.MakeFromData(out)

@@ -185,6 +185,10 @@ func TestPlanNestedMapping(t *testing.T) {
 	if !slices.Equal(plan.Ignored, []string{"n.z"}) || len(plan.Inserts) != 1 || plan.Inserts[0].Column.Name != "n.a" {
 		t.Errorf("ignored %v, inserts %v; want n.z ignored and n.a loaded", plan.Ignored, plan.Inserts)
 	}
+	twice := arrow.NewSchema([]arrow.Field{{Name: "n", Type: listOfStructsType}, {Name: "n.a", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil)
+	if _, err := NewPlan(nestedTable(t), server, twice, false); err == nil || !strings.Contains(err.Error(), "column n.a comes from two source columns") {
+		t.Errorf("error %v, want a refusal of n.a filled twice", err)
+	}
 	wrong := arrow.NewSchema([]arrow.Field{{Name: "n", Type: arrow.StructOf(arrow.Field{Name: "b", Type: arrow.PrimitiveTypes.Int64})}}, nil)
 	if _, err := NewPlan(nestedTable(t), server, wrong, false); err == nil || !strings.Contains(err.Error(), "column n.b from field b of source struct column n: cannot load Arrow type int64 into column type Array(String)") {
 		t.Errorf("error %v, want a type refusal naming n.b", err)
@@ -212,5 +216,47 @@ func TestPlanNestedMapping(t *testing.T) {
 	}
 	if got := plan.PartitionPlan().SourceColumns(); !slices.Equal(got, []string{"p"}) {
 		t.Errorf("PartitionPlan().SourceColumns() = %v, want [p]", got)
+	}
+}
+
+// TestPlanNestedDictionaryField loads a list of structs whose field is a
+// dictionary of strings, with a NULL struct in a list: the NULL reaches
+// the element, and the dictionary's values the rest.
+func TestPlanNestedDictionaryField(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	dict := dictStrings(mem, []string{"x", "y"}, []*int32{i32(0), i32(1), nil, i32(1)})
+	defer dict.Release()
+	valid := memory.NewResizableBuffer(mem)
+	valid.Resize(1)
+	valid.Bytes()[0] = 0b1101 // struct 1 is NULL
+	st, err := array.NewStructArrayWithNulls([]arrow.Array{dict}, []string{"c"}, valid, 1, 0)
+	valid.Release()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Release()
+	offsets := memory.NewBufferBytes(arrow.Int32Traits.CastToBytes([]int32{0, 2, 4}))
+	listData := array.NewData(arrow.ListOf(st.DataType()), 2, []*memory.Buffer{nil, offsets}, []arrow.ArrayData{st.Data()}, 0, 0)
+	list := array.MakeFromData(listData)
+	listData.Release()
+	defer list.Release()
+
+	src := arrow.NewSchema([]arrow.Field{{Name: "n", Type: list.DataType()}}, nil)
+	plan, err := NewPlan(nestedTable(t), ServerInfo{Major: 18, Minor: 16, Timezone: "UTC"}, src, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := array.NewRecord(src, []arrow.Array{list}, 2)
+	defer rec.Release()
+	out, err := plan.Convert(rec, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	want := fromJSON(t, mem, arrow.ListOf(arrow.BinaryTypes.String), `[["x", null], [null, "y"]]`)
+	defer want.Release()
+	if !array.Equal(out.Column(0), want) {
+		t.Errorf("n.c = %v, want %v", out.Column(0), want)
 	}
 }
