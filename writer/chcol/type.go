@@ -400,10 +400,9 @@ func (p *typeParser) elementName() (string, error) {
 		p.pos = start
 		return "", nil
 	}
-	// A name is followed by its type: another identifier or a backquote
-	// never follows a type name.
+	// A name is followed by its type, an identifier; a type name never is.
 	p.skipSpace()
-	if p.pos < len(p.s) && (isIdentStart(p.s[p.pos])) {
+	if p.pos < len(p.s) && isIdentStart(p.s[p.pos]) {
 		return name, nil
 	}
 	p.pos = start
