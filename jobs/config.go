@@ -49,8 +49,17 @@ type SourceSpec struct {
 	// IgnoreExtraColumns lets source columns the target lacks be skipped
 	// instead of failing the run. Optional, defaults to false.
 	IgnoreExtraColumns bool
-	node               ast.Node
+	// NullAsDefault stores a NULL bound for a non-Nullable column as the
+	// column type's default (0, '', the epoch, an empty array), as
+	// ClickHouse's input_format_null_as_default does, instead of failing
+	// the run. Optional, defaults to false (strict).
+	NullAsDefault bool
+	node          ast.Node
 }
+
+// jobLevelSourceKeys are the source keys the job reads itself and removes
+// before a connector decodes its section.
+var jobLevelSourceKeys = map[string]bool{"null_as_default": true}
 
 // Decoder returns the strict decoder connectors use for their section.
 func (s SourceSpec) Decoder() sources.Decoder {
@@ -58,11 +67,28 @@ func (s SourceSpec) Decoder() sources.Decoder {
 		if s.node == nil {
 			return errors.New("source: section missing")
 		}
-		if err := yaml.NodeToValue(s.node, v, yaml.Strict()); err != nil {
+		if err := yaml.NodeToValue(connectorNode(s.node), v, yaml.Strict()); err != nil {
 			return fmt.Errorf("source: %s", yamlMessage(err))
 		}
 		return nil
 	}
+}
+
+// connectorNode is the source section without the job-level keys.
+func connectorNode(n ast.Node) ast.Node {
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		return n
+	}
+	c := *m
+	c.Values = nil
+	for _, v := range m.Values {
+		if v.Key != nil && jobLevelSourceKeys[v.Key.GetToken().Value] {
+			continue
+		}
+		c.Values = append(c.Values, v)
+	}
+	return &c
 }
 
 // MarshalYAML prints the source section as written (after expansion).
@@ -323,11 +349,12 @@ func Parse(data []byte, opt LoadOptions) (*Job, error) {
 		var head struct {
 			Type               string `yaml:"type"`
 			IgnoreExtraColumns bool   `yaml:"ignore_extra_columns"`
+			NullAsDefault      bool   `yaml:"null_as_default"`
 		}
 		if err := yaml.NodeToValue(raw.Source, &head); err != nil {
 			return nil, fmt.Errorf("source: %s", yamlMessage(err))
 		}
-		job.Source = SourceSpec{Type: head.Type, IgnoreExtraColumns: head.IgnoreExtraColumns, node: raw.Source}
+		job.Source = SourceSpec{Type: head.Type, IgnoreExtraColumns: head.IgnoreExtraColumns, NullAsDefault: head.NullAsDefault, node: raw.Source}
 	}
 	job.applyDefaults(env)
 	if err := job.Validate(); err != nil {

@@ -53,6 +53,9 @@ type InsertColumn struct {
 	// keepDict: a dictionary of strings from the source stays a dictionary
 	// (see Plan.DictionaryColumns).
 	keepDict bool
+	// dictConv converts such a dictionary when it cannot pass as it is;
+	// nil means one is made for each record (see UseNullAsDefault).
+	dictConv *chcol.Converter
 	// nested takes the column's values out of its source column, the
 	// parent of a Nested column (see plan_nested.go); nil for the others.
 	nested *nestedPart
@@ -404,7 +407,9 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 			// A dictionary that cannot pass (NULLs for a non-Nullable
 			// column): decoded and converted, which reports the NULL.
 			var err error
-			if conv, err = chcol.NewConverter(ic.Column.Type, p.Server.Timezone, in.DataType()); err != nil {
+			if ic.dictConv != nil && arrow.TypeEqual(ic.dictConv.SourceType(), in.DataType()) {
+				conv = ic.dictConv
+			} else if conv, err = chcol.NewConverter(ic.Column.Type, p.Server.Timezone, in.DataType()); err != nil {
 				release()
 				return nil, fmt.Errorf("convert column %s: %w", ic.Column.Name, err)
 			}
