@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
@@ -14,8 +15,10 @@ import (
 // each field with the Converter of its element. Fields are matched to the
 // elements by name when the Tuple is named and every element has a field of
 // its name, otherwise by position, which needs as many fields as elements.
-// The struct's own NULLs never reach the kernel: a Tuple cannot be Nullable,
-// and Convert refuses them.
+// A Tuple cannot be Nullable, so Convert refuses the struct's own NULLs;
+// they reach the kernel only under null_as_default (NullAsDefault converts
+// through a Nullable target), and then the result keeps them as NULL rows
+// whose elements are NULL too, for tupleDefaults to fill in.
 func tupleKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 	s, ok := c.src.(*arrow.StructType)
 	if !ok {
@@ -32,9 +35,25 @@ func tupleKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 			return nil, fmt.Errorf("load struct field %s into element %s of %s: %w", f.Name, c.target.ElemName(i), c.target, err)
 		}
 	}
+	// Under NULL structs every element is NULL, also a non-Nullable one:
+	// those are converted as Nullable and checked for NULLs of their own.
+	var underNulls []*Converter
+	if c.target.Nullable {
+		underNulls = make([]*Converter, len(elems))
+		for i, e := range c.target.Elems {
+			n := *e
+			n.Nullable = true
+			if underNulls[i], err = NewConverter(&n, serverTZ, s.Field(fieldOf[i]).Type); err != nil {
+				return nil, fmt.Errorf("load struct field %s into element %s of %s: %w", s.Field(fieldOf[i]).Name, c.target.ElemName(i), c.target, err)
+			}
+		}
+	}
 	dst := c.dst
 	same := arrow.TypeEqual(c.src, dst)
 	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+		if src.NullN() > 0 && underNulls != nil {
+			return c.convertNullStructs(src.(*array.Struct), fieldOf, elems, underNulls, mem)
+		}
 		st := src.(*array.Struct)
 		outs := make([]arrow.Array, len(elems))
 		defer func() {
@@ -66,6 +85,102 @@ func tupleKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 		defer d.Release()
 		return array.MakeFromData(d), nil
 	}, nil
+}
+
+// convertNullStructs converts a struct array with NULL rows into a Tuple
+// array with the same NULL rows, each element NULL under them. A NULL value
+// of a non-Nullable element in a row that is not NULL is refused.
+func (c *Converter) convertNullStructs(st *array.Struct, fieldOf []int, elems, underNulls []*Converter, mem memory.Allocator) (arrow.Array, error) {
+	n := st.Len()
+	children := make([]arrow.ArrayData, len(elems))
+	outs := make([]arrow.Array, 0, len(elems))
+	defer func() {
+		for _, o := range outs {
+			o.Release()
+		}
+	}()
+	for i := range elems {
+		field := maskNulls(st.Field(fieldOf[i]), st, mem)
+		out, err := underNulls[i].Convert(field, mem)
+		field.Release()
+		if err != nil {
+			return nil, c.tupleElementErr(err, i)
+		}
+		outs = append(outs, out)
+		if !c.target.Elems[i].Nullable && out.NullN() > st.NullN() {
+			for r := 0; r < n; r++ {
+				if st.IsValid(r) && out.IsNull(r) {
+					return nil, c.tupleElementErr(elems[i].nullErr(r), i)
+				}
+			}
+		}
+		children[i] = out.Data()
+	}
+	valid := validityOf(st, mem)
+	if valid != nil {
+		defer valid.Release()
+	}
+	d := array.NewData(c.dst, n, []*memory.Buffer{valid}, children, st.NullN(), 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+// maskNulls returns field (a child of st, aligned with it) with a row NULL
+// wherever st's row is NULL.
+func maskNulls(field, st arrow.Array, mem memory.Allocator) arrow.Array {
+	d := field.Data()
+	n, off := field.Len(), d.Offset()
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(off + n))))
+	bits := buf.Bytes()
+	clear(bits)
+	nulls := 0
+	for i := 0; i < n; i++ {
+		if st.IsValid(i) && field.IsValid(i) {
+			bitutil.SetBit(bits, off+i)
+		} else {
+			nulls++
+		}
+	}
+	bufs := append([]*memory.Buffer{buf}, d.Buffers()[1:]...)
+	var out *array.Data
+	if d.DataType().ID() == arrow.DICTIONARY {
+		out = array.NewDataWithDictionary(d.DataType(), n, bufs, nulls, off, d.Dictionary().(*array.Data))
+	} else {
+		out = array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
+	}
+	buf.Release()
+	defer out.Release()
+	return array.MakeFromData(out)
+}
+
+// tupleDefaults returns a, a canonical Tuple array of type t, with every NULL
+// row made the Tuple's default (each element's: NULL for a Nullable one) and
+// no validity bitmap. Rows under NULLs hold NULL elements (tupleKernel).
+func tupleDefaults(a arrow.Array, t *Type, mem memory.Allocator) (arrow.Array, error) {
+	st := a.(*array.Struct)
+	children := make([]arrow.ArrayData, len(t.Elems))
+	var outs []arrow.Array
+	defer func() {
+		for _, o := range outs {
+			o.Release()
+		}
+	}()
+	for i, e := range t.Elems {
+		child := st.Field(i)
+		if !e.Nullable && child.NullN() > 0 {
+			filled, err := fillDefaults(child, e, mem)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, filled)
+			child = filled
+		}
+		children[i] = child.Data()
+	}
+	d := array.NewData(a.DataType(), a.Len(), []*memory.Buffer{nil}, children, 0, 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
 }
 
 // matchTupleFields returns, for each element of the Tuple t, the index of the

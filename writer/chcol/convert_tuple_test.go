@@ -174,3 +174,72 @@ func TestTupleArrow(t *testing.T) {
 		}
 	}
 }
+
+// TestTupleNullAsDefault: under null_as_default a NULL struct becomes the
+// Tuple's default, each element's (NULL for a Nullable one), and is
+// counted; a NULL of a non-Nullable element in a struct that is not NULL is
+// still refused, as are NULL elements inside an Array.
+func TestTupleNullAsDefault(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	typ, err := ParseType("Tuple(UInt32, Nullable(String), Array(UInt8), Tuple(x String, y Date))")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner := structOf("x", tupStr, "y", arrow.FixedWidthTypes.Date32)
+	srcType := structOf("a", i64, "b", tupStr, "c", arrow.ListOf(i64), "d", inner)
+	strict, err := NewConverter(typ, "UTC", srcType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := strict.NullAsDefault("UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Row 1 is a NULL struct whose fields hold NULLs, as Parquet readers
+	// give them; row 3 a NULL struct whose fields hold values.
+	src := js(srcType, `[{"a": 1, "b": "p", "c": [1], "d": {"x": "q", "y": "2024-01-01"}}, null,
+		{"a": 2, "b": null, "c": [], "d": {"x": "", "y": "1970-01-02"}}, null]`)(mem)
+	defer src.Release()
+	got, err := c.Convert(src, mem)
+	if err != nil {
+		t.Fatalf("Convert: %v", err)
+	}
+	defer got.Release()
+	want := js(structOf("1", tupU32, "2", tupStr, "3", arrow.ListOf(tupU8), "4", inner),
+		`[{"1": 1, "2": "p", "3": [1], "4": {"x": "q", "y": "2024-01-01"}}, {"1": 0, "2": null, "3": [], "4": {"x": "", "y": "1970-01-01"}},
+		{"1": 2, "2": null, "3": [], "4": {"x": "", "y": "1970-01-02"}}, {"1": 0, "2": null, "3": [], "4": {"x": "", "y": "1970-01-01"}}]`)(mem)
+	defer want.Release()
+	if !array.Equal(got, want) {
+		t.Errorf("got  %v\nwant %v", got, want)
+	}
+	if got.NullN() != 0 {
+		t.Errorf("%d NULL rows left in a Tuple column", got.NullN())
+	}
+	if n := c.Defaulted(); n != 2 {
+		t.Errorf("Defaulted() = %d, want 2", n)
+	}
+
+	bad := js(srcType, `[null, {"a": null, "b": "p", "c": [1], "d": {"x": "q", "y": "2024-01-01"}}]`)(mem)
+	defer bad.Release()
+	if _, err := c.Convert(bad, mem); err == nil || !strings.Contains(err.Error(), "NULL in element 1 into non-Nullable UInt32") {
+		t.Errorf("error %v, want the NULL of element 1 in row 1 refused", err)
+	} else if ve, ok := err.(*ValueError); !ok || ve.Row != 1 {
+		t.Errorf("error %v, want a *ValueError at row 1", err)
+	}
+	arrType := arrow.ListOf(structOf("a", i64))
+	arrTyp, _ := ParseType("Array(Tuple(UInt8))")
+	strictArr, err := NewConverter(arrTyp, "UTC", arrType)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, err := strictArr.NullAsDefault("UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inList := js(arrType, `[[{"a": 1}, null]]`)(mem)
+	defer inList.Release()
+	if _, err := ca.Convert(inList, mem); err == nil || !strings.Contains(err.Error(), "NULL at array position 2 into non-Nullable Tuple(UInt8)") {
+		t.Errorf("error %v, want a NULL struct inside an Array refused", err)
+	}
+}
