@@ -191,3 +191,59 @@ func TestRunNestedRefusals(t *testing.T) {
 		})
 	}
 }
+
+// nullAsDefaultJob is loadJob with source.null_as_default: true.
+func nullAsDefaultJob(t *testing.T, path, table string) *Job {
+	t.Helper()
+	text := fmt.Sprintf("version: 1\nname: test\nsource:\n  type: parquet\n  paths: [%q]\n  null_as_default: true\ntarget:\n  clickhouse:\n    hosts: [%q]\n  table: %s\n", path, testenv.ClickHouseAddr(t), table)
+	job, err := Parse([]byte(text), LoadOptions{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatalf("job: %v\n%s", err, text)
+	}
+	return job
+}
+
+// TestRunNestedNullAsDefault: with source.null_as_default a NULL list of
+// structs loads as an empty array into every child of the Nested column,
+// counted per child; the other rows keep their values.
+func TestRunNestedNullAsDefault(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	rows := nestedRows(8)
+	rec := listOfStructsRecord(rows, map[int]bool{3: true, 6: true})
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "nulls.parquet")
+	writeStructParquet(t, path, rec, 4)
+	table := db + ".t"
+	exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, n Nested(a UInt32, b String)) ENGINE = MergeTree ORDER BY id", table))
+	sum, err := Run(context.Background(), nullAsDefaultJob(t, path, table), RunParams{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"n.a": 2, "n.b": 2}; fmt.Sprint(sum.NullsDefaulted) != fmt.Sprint(want) {
+		t.Errorf("summary counts %v NULLs stored as defaults, want %v", sum.NullsDefaulted, want)
+	}
+	res, err := conn.Query(context.Background(), fmt.Sprintf("SELECT id, n.a, n.b FROM %s ORDER BY id", table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	i := 0
+	for ; res.Next(); i++ {
+		var id uint32
+		var got nestedRow
+		if err := res.Scan(&id, &got.a, &got.b); err != nil {
+			t.Fatal(err)
+		}
+		want := rows[i]
+		if i == 3 || i == 6 {
+			want = nestedRow{a: []uint32{}, b: []string{}}
+		}
+		if id != uint32(i) || !reflect.DeepEqual(got, want) {
+			t.Fatalf("row %d: id %d, n.a %v, n.b %q; want n.a %v, n.b %q", i, id, got.a, got.b, want.a, want.b)
+		}
+	}
+	if i != len(rows) {
+		t.Fatalf("read %d rows back, want %d", i, len(rows))
+	}
+}

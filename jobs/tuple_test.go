@@ -246,3 +246,66 @@ func TestRunTupleNullStruct(t *testing.T) {
 		t.Errorf("message %q does not say a NULL cannot go into the Tuple and why", msg)
 	}
 }
+
+// TestRunTupleNullAsDefault: with source.null_as_default a NULL struct
+// loads as the Tuple's default, each element's (NULL for a Nullable one),
+// and is counted.
+func TestRunTupleNullAsDefault(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	exec(t, conn, fmt.Sprintf("CREATE TABLE %s.t (id UInt32, t Tuple(UInt32, Nullable(String), String)) ENGINE = MergeTree ORDER BY id", db))
+	tType := arrow.StructOf(
+		arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Uint32},
+		arrow.Field{Name: "y", Type: arrow.BinaryTypes.String, Nullable: true},
+		arrow.Field{Name: "z", Type: arrow.BinaryTypes.String})
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "t", Type: tType, Nullable: true}}, nil)
+	b := array.NewRecordBuilder(memory.NewGoAllocator(), schema)
+	defer b.Release()
+	for r := 0; r < 8; r++ {
+		b.Field(0).(*array.Int64Builder).Append(int64(r))
+		tb := b.Field(1).(*array.StructBuilder)
+		if r%3 == 1 {
+			tb.AppendNull()
+			continue
+		}
+		tb.Append(true)
+		tb.FieldBuilder(0).(*array.Uint32Builder).Append(uint32(r + 100))
+		tb.FieldBuilder(1).(*array.StringBuilder).Append(fmt.Sprint("y", r))
+		tb.FieldBuilder(2).(*array.StringBuilder).Append(fmt.Sprint("z", r))
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "nulls.parquet")
+	writeStructParquet(t, path, rec, 3)
+	sum, err := Run(context.Background(), nullAsDefaultJob(t, path, db+".t"), RunParams{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"t": 3}; fmt.Sprint(sum.NullsDefaulted) != fmt.Sprint(want) {
+		t.Errorf("summary counts %v NULLs stored as defaults, want %v", sum.NullsDefaulted, want)
+	}
+	res, err := conn.Query(context.Background(), fmt.Sprintf("SELECT id, tupleElement(t, 1), tupleElement(t, 2), tupleElement(t, 3) FROM %s.t ORDER BY id", db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	var got []string
+	for res.Next() {
+		var id, x uint32
+		var y *string
+		var z string
+		if err := res.Scan(&id, &x, &y, &z); err != nil {
+			t.Fatal(err)
+		}
+		ys := "NULL"
+		if y != nil {
+			ys = *y
+		}
+		got = append(got, fmt.Sprintf("%d (%d, %s, %q)", id, x, ys, z))
+	}
+	want := []string{`0 (100, y0, "z0")`, `1 (0, NULL, "")`, `2 (102, y2, "z2")`, `3 (103, y3, "z3")`, `4 (0, NULL, "")`,
+		`5 (105, y5, "z5")`, `6 (106, y6, "z6")`, `7 (0, NULL, "")`}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("table holds\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
