@@ -91,7 +91,8 @@ func structOfListsRecord(rows []nestedRow) arrow.Record {
 
 // TestRunNested loads a Parquet list of structs (as Spark and Hive write an
 // array of structs) and a struct of lists, written by arrow-go over several
-// row groups, into the n.a and n.b columns of a Nested table on 18.16, and
+// row groups, into the n.a and n.b columns of a Nested table on 18.16 (rows
+// split over four partitions and sorted within each batch), and
 // compares every element with what was written. The table's n.c, which the
 // files lack, is left to the server: arrays of zeros as long as n.a.
 func TestRunNested(t *testing.T) {
@@ -102,7 +103,7 @@ func TestRunNested(t *testing.T) {
 	for _, shape := range []string{"list_of_structs", "struct_of_lists"} {
 		t.Run(shape, func(t *testing.T) {
 			table := db + "." + shape
-			exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, n Nested(a UInt32, b String, c UInt8)) ENGINE = MergeTree ORDER BY id", table))
+			exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, n Nested(a UInt32, b String, c UInt8)) ENGINE = MergeTree PARTITION BY id %% 4 ORDER BY id", table))
 			rec := listOfStructsRecord(rows, nil)
 			if shape == "struct_of_lists" {
 				rec.Release()
@@ -215,7 +216,7 @@ func TestRunNestedNullAsDefault(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "nulls.parquet")
 	writeStructParquet(t, path, rec, 4)
 	table := db + ".t"
-	exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, n Nested(a UInt32, b String)) ENGINE = MergeTree ORDER BY id", table))
+	exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, n Nested(a UInt32, b String)) ENGINE = MergeTree PARTITION BY intDiv(id, 3) ORDER BY id", table))
 	sum, err := Run(context.Background(), nullAsDefaultJob(t, path, table), RunParams{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)

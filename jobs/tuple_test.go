@@ -78,7 +78,8 @@ func tupleRows(n int) []tupleRow {
 }
 
 // TestRunTuple loads Parquet struct columns, written by arrow-go's writer
-// over several row groups, into Tuple columns of 18.16 (one with Nullable
+// over several row groups, into Tuple columns of 18.16 (rows split over
+// four partitions and sorted within each batch; one Tuple with Nullable
 // elements), once through chload's Native encoder and once through
 // clickhouse-go's (a LowCardinality element has no Native encoder), and
 // compares every element of every row with what was written.
@@ -87,8 +88,8 @@ func TestRunTuple(t *testing.T) {
 	db := testenv.ScratchDB(t, conn)
 	ctx := clickhouse.Context(context.Background(), clickhouse.WithSettings(clickhouse.Settings{"allow_experimental_low_cardinality_type": 1}))
 	const cols = "id UInt32, t Tuple(UInt32, String), tn Tuple(Nullable(Int64), String, Nullable(Float64))"
-	exec2(t, conn, ctx, fmt.Sprintf("CREATE TABLE %s.native (%s) ENGINE = MergeTree ORDER BY id", db, cols))
-	exec2(t, conn, ctx, fmt.Sprintf("CREATE TABLE %s.driver (%s, tl Tuple(LowCardinality(String), UInt8)) ENGINE = MergeTree ORDER BY id", db, cols))
+	exec2(t, conn, ctx, fmt.Sprintf("CREATE TABLE %s.native (%s) ENGINE = MergeTree PARTITION BY id %% 4 ORDER BY id", db, cols))
+	exec2(t, conn, ctx, fmt.Sprintf("CREATE TABLE %s.driver (%s, tl Tuple(LowCardinality(String), UInt8)) ENGINE = MergeTree PARTITION BY id %% 4 ORDER BY id", db, cols))
 
 	// The inserter encodes a table itself only when every column has a
 	// Native encoder; a LowCardinality element has none.
@@ -253,7 +254,7 @@ func TestRunTupleNullStruct(t *testing.T) {
 func TestRunTupleNullAsDefault(t *testing.T) {
 	conn := testenv.Conn(t)
 	db := testenv.ScratchDB(t, conn)
-	exec(t, conn, fmt.Sprintf("CREATE TABLE %s.t (id UInt32, t Tuple(UInt32, Nullable(String), String)) ENGINE = MergeTree ORDER BY id", db))
+	exec(t, conn, fmt.Sprintf("CREATE TABLE %s.t (id UInt32, t Tuple(UInt32, Nullable(String), String)) ENGINE = MergeTree PARTITION BY intDiv(id, 3) ORDER BY id", db))
 	tType := arrow.StructOf(
 		arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Uint32},
 		arrow.Field{Name: "y", Type: arrow.BinaryTypes.String, Nullable: true},
