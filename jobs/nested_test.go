@@ -149,6 +149,46 @@ func TestRunNested(t *testing.T) {
 	}
 }
 
+// TestRunTupleArray: 18.16 stores an Array(Tuple(UInt32, String)) column
+// as the columns at.1 and at.2, which a Parquet list of structs fills by
+// position.
+func TestRunTupleArray(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	rows := nestedRows(500)
+	rec := listOfStructsRecord(rows, nil)
+	defer rec.Release()
+	schema := arrow.NewSchema([]arrow.Field{rec.Schema().Field(0), {Name: "at", Type: rec.Schema().Field(1).Type}}, nil)
+	renamed := array.NewRecord(schema, rec.Columns(), rec.NumRows())
+	defer renamed.Release()
+	path := filepath.Join(t.TempDir(), "at.parquet")
+	writeStructParquet(t, path, renamed, 200)
+	table := db + ".t"
+	exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, at Array(Tuple(UInt32, String))) ENGINE = MergeTree ORDER BY id", table))
+	if _, err := Run(context.Background(), loadJob(t, path, table, ""), RunParams{Logger: testLogger(t)}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.Query(context.Background(), fmt.Sprintf("SELECT id, `at.1`, `at.2` FROM %s ORDER BY id", table))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Close()
+	i := 0
+	for ; res.Next(); i++ {
+		var id uint32
+		var got nestedRow
+		if err := res.Scan(&id, &got.a, &got.b); err != nil {
+			t.Fatal(err)
+		}
+		if id != uint32(i) || !reflect.DeepEqual(got, rows[i]) {
+			t.Fatalf("row %d: id %d, at.1 %v, at.2 %q; want %v, %q", i, id, got.a, got.b, rows[i].a, rows[i].b)
+		}
+	}
+	if i != len(rows) {
+		t.Fatalf("read %d rows back, want %d", i, len(rows))
+	}
+}
+
 // TestRunNestedRefusals: a NULL list cannot go into the Array columns of a
 // Nested column, and a struct of lists whose lists differ in length in a
 // row cannot be one Nested row; each run fails naming the place, the

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -14,8 +15,10 @@ import (
 
 // ClickHouse stores a Nested column n Nested(a T, b U) as the Array columns
 // n.a Array(T) and n.b Array(U), whose arrays have equal lengths in every
-// row (system.columns lists them so; 18.16 stores Array(Tuple(...)) columns
-// the same way). A source column n loads into them when it is
+// row (system.columns lists them so). 18.16 stores an Array(Tuple(T, U))
+// column t the same way, as t.1 Array(T) and t.2 Array(U); struct fields
+// fill those by position (tupleArrayChildren). A source column n loads into
+// them when it is
 //
 //   - a list of structs (how Spark and Hive write an array of structs): row
 //     r of n.a holds field a of each struct of the row's list; or
@@ -195,8 +198,12 @@ func planNested(table *Table, server ServerInfo, f arrow.Field, shape nestedShap
 	if shape == listOfStructs {
 		what = "list of structs"
 	}
+	byPosition := tupleArrayChildren(table, f.Name, st)
 	for i, sf := range st.Fields() {
 		name := f.Name + "." + sf.Name
+		if byPosition {
+			name = fmt.Sprintf("%s.%d", f.Name, i+1)
+		}
 		col, ok := table.Column(name)
 		switch {
 		case !ok && ignoreExtra:
@@ -221,4 +228,33 @@ func planNested(table *Table, server ServerInfo, f arrow.Field, shape nestedShap
 		inserts = append(inserts, InsertColumn{Column: col, Source: f.Name, conv: conv, srcIdx: srcIdx, nested: np})
 	}
 	return inserts, ignored, problems
+}
+
+// tupleArrayChildren reports whether the table's children of parent are
+// those of an Array(Tuple(...)) column as 18.16 stores it, parent.1 ..
+// parent.k for the k fields of st, none of which is named 1 .. k: then field
+// i fills parent.<i+1>.
+func tupleArrayChildren(table *Table, parent string, st *arrow.StructType) bool {
+	prefix := parent + "."
+	k := 0
+	for _, c := range table.Columns {
+		if strings.HasPrefix(c.Name, prefix) {
+			k++
+			if _, err := strconv.Atoi(c.Name[len(prefix):]); err != nil {
+				return false
+			}
+		}
+	}
+	if k != st.NumFields() {
+		return false
+	}
+	for i := 1; i <= k; i++ {
+		if _, ok := table.Column(fmt.Sprintf("%s%d", prefix, i)); !ok {
+			return false
+		}
+		if _, ok := st.FieldIdx(strconv.Itoa(i)); ok {
+			return false
+		}
+	}
+	return true
 }

@@ -260,3 +260,41 @@ func TestPlanNestedDictionaryField(t *testing.T) {
 		t.Errorf("n.c = %v, want %v", out.Column(0), want)
 	}
 }
+
+// TestPlanNestedTupleArray: 18.16 stores an Array(Tuple(UInt8, String))
+// column at as at.1 and at.2; a list of structs fills them by position.
+func TestPlanNestedTupleArray(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	table := &Table{Database: "db", Name: "t"}
+	for _, c := range [][2]string{{"at.1", "Array(UInt8)"}, {"at.2", "Array(String)"}} {
+		ct, _ := chcol.ParseType(c[1])
+		table.Columns = append(table.Columns, Column{Name: c[0], TypeName: c[1], Type: ct})
+	}
+	elem := arrow.StructOf(arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Int64}, arrow.Field{Name: "y", Type: arrow.BinaryTypes.String})
+	src := arrow.NewSchema([]arrow.Field{{Name: "at", Type: arrow.ListOf(elem)}}, nil)
+	plan, err := NewPlan(table, ServerInfo{Major: 18, Minor: 16, Timezone: "UTC"}, src, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := fromJSON(t, mem, arrow.ListOf(elem), `[[{"x": 1, "y": "p"}, {"x": 2, "y": "q"}], []]`)
+	rec := array.NewRecord(src, []arrow.Array{in}, 2)
+	in.Release()
+	defer rec.Release()
+	out, err := plan.Convert(rec, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Release()
+	for name, js := range map[string]string{"at.1": `[[1, 2], []]`, "at.2": `[["p", "q"], []]`} {
+		i := out.Schema().FieldIndices(name)
+		if len(i) != 1 {
+			t.Fatalf("no column %s in %s", name, out.Schema())
+		}
+		want := fromJSON(t, mem, out.Column(i[0]).DataType(), js)
+		if !array.Equal(out.Column(i[0]), want) {
+			t.Errorf("%s = %v, want %v", name, out.Column(i[0]), want)
+		}
+		want.Release()
+	}
+}
