@@ -7,7 +7,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/chload/chload/writer/chcol"
@@ -97,49 +96,14 @@ func (np *nestedPart) childType(src arrow.DataType) arrow.DataType {
 func (np *nestedPart) extract(a arrow.Array, mem memory.Allocator) arrow.Array {
 	if np.shape == structOfLists {
 		st := a.(*array.Struct)
-		return withParentNulls(st.Field(np.field), st, mem)
+		return chcol.MaskNulls(st.Field(np.field), st, mem)
 	}
 	list := a.(array.ListLike)
 	values := list.ListValues().(*array.Struct)
-	field := withParentNulls(values.Field(np.field), values, mem)
+	field := chcol.MaskNulls(values.Field(np.field), values, mem)
 	defer field.Release()
 	d := a.Data()
 	out := array.NewData(np.childType(a.DataType()), d.Len(), d.Buffers()[:2], []arrow.ArrayData{field.Data()}, d.NullN(), d.Offset())
-	defer out.Release()
-	return array.MakeFromData(out)
-}
-
-// withParentNulls returns field (a child of st, aligned with it) with a row
-// NULL wherever st's row is NULL too; field itself, retained, when st has
-// no NULL.
-func withParentNulls(field arrow.Array, st arrow.Array, mem memory.Allocator) arrow.Array {
-	if st.NullN() == 0 {
-		field.Retain()
-		return field
-	}
-	d := field.Data()
-	n, off := field.Len(), d.Offset()
-	// The bitmap is read from the field's offset, like its other buffers.
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(int(bitutil.BytesForBits(int64(off + n))))
-	bits := buf.Bytes()
-	clear(bits)
-	nulls := 0
-	for i := 0; i < n; i++ {
-		if st.IsValid(i) && field.IsValid(i) {
-			bitutil.SetBit(bits, off+i)
-		} else {
-			nulls++
-		}
-	}
-	bufs := append([]*memory.Buffer{buf}, d.Buffers()[1:]...)
-	var out *array.Data
-	if d.DataType().ID() == arrow.DICTIONARY {
-		out = array.NewDataWithDictionary(d.DataType(), n, bufs, nulls, off, d.Dictionary().(*array.Data))
-	} else {
-		out = array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
-	}
-	buf.Release()
 	defer out.Release()
 	return array.MakeFromData(out)
 }

@@ -100,7 +100,7 @@ func (c *Converter) convertNullStructs(st *array.Struct, fieldOf []int, elems, u
 		}
 	}()
 	for i := range elems {
-		field := maskNulls(st.Field(fieldOf[i]), st, mem)
+		field := MaskNulls(st.Field(fieldOf[i]), st, mem)
 		out, err := underNulls[i].Convert(field, mem)
 		field.Release()
 		if err != nil {
@@ -125,9 +125,15 @@ func (c *Converter) convertNullStructs(st *array.Struct, fieldOf []int, elems, u
 	return array.MakeFromData(d), nil
 }
 
-// maskNulls returns field (a child of st, aligned with it) with a row NULL
-// wherever st's row is NULL.
-func maskNulls(field, st arrow.Array, mem memory.Allocator) arrow.Array {
+// MaskNulls returns field, a child of the struct (or other parent) array st
+// aligned with it row for row, with a row NULL wherever st's row is NULL:
+// what the field holds as part of st. When st has no NULL it is field
+// itself, retained. The caller releases the result.
+func MaskNulls(field, st arrow.Array, mem memory.Allocator) arrow.Array {
+	if st.NullN() == 0 {
+		field.Retain()
+		return field
+	}
 	d := field.Data()
 	n, off := field.Len(), d.Offset()
 	buf := memory.NewResizableBuffer(mem)
