@@ -26,8 +26,9 @@ import (
 //
 // Struct fields are matched to n.<field> columns by name. A NULL list (or
 // NULL struct) is a NULL for every child column, which its Array converter
-// refuses like any other. Children the source lacks are left to the server,
-// which fills them with default arrays of their siblings' lengths.
+// refuses like any other, or under source.null_as_default stores as an
+// empty array. Children the source lacks are left to the server, which
+// fills them with default arrays of their siblings' lengths.
 
 // nestedShape says how a source column holds the children of a Nested
 // column.
@@ -39,7 +40,7 @@ const (
 )
 
 // nestedPart is how an InsertColumn takes its values out of the source
-// column of a Nested column: field Field of the struct.
+// column of a Nested column: the struct's field number field.
 type nestedPart struct {
 	shape nestedShape
 	field int
