@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/chload/chload/internal/bytesize"
 	"github.com/chload/chload/sources"
 )
 
@@ -251,41 +252,12 @@ func (b *ByteSize) UnmarshalYAML(unmarshal func(any) error) error {
 func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
 
 // String prints the size with a binary unit where it divides evenly.
-func (b ByteSize) String() string {
-	for _, u := range []struct {
-		s string
-		n int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if int64(b) >= u.n && int64(b)%u.n == 0 {
-			return fmt.Sprintf("%d%s", int64(b)/u.n, u.s)
-		}
-	}
-	return fmt.Sprintf("%dB", int64(b))
-}
+func (b ByteSize) String() string { return bytesize.Size(b).String() }
 
 // ParseByteSize parses "1GiB", "512MiB", "1GB", "100" and the like.
 func ParseByteSize(s string) (ByteSize, error) {
-	t := strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
-	}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			mult = u.mult
-			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("invalid size %q: write a whole number of bytes or use a unit, e.g. 512MiB or 1GiB", s)
-	}
-	return ByteSize(n * mult), nil
+	v, err := bytesize.Parse(s)
+	return ByteSize(v), err
 }
 
 // LoadOptions are the inputs that are not in the file.
