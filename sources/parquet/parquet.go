@@ -53,6 +53,11 @@ type Config struct {
 	// IgnoreExtraColumns lets the job load files that hold columns the
 	// target table lacks; the job layer reads it.
 	IgnoreExtraColumns bool `yaml:"ignore_extra_columns"`
+	// INT96TimestampUnit is the unit INT96 timestamps are read in: "ns",
+	// "us", "ms" or "s". Optional, defaults to "ns", which keeps every
+	// digit but holds only 1677-09-21 to 2262-04-11; "us" holds any date.
+	// A value the unit cannot hold exactly is an error naming its row.
+	INT96TimestampUnit string `yaml:"int96_timestamp_unit"`
 }
 
 // Source reads local Parquet files. Set the exported fields before the first
@@ -94,6 +99,9 @@ func New(cfg Config) (*Source, error) {
 		if _, err := filepath.Match(p, ""); err != nil {
 			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: bad pattern %q: %w", i, p, err))
 		}
+	}
+	if _, ok := int96Units[cfg.INT96TimestampUnit]; !ok {
+		errs = append(errs, fmt.Errorf("parquet source: int96_timestamp_unit: %q is not one of ns, us, ms, s", cfg.INT96TimestampUnit))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -180,6 +188,8 @@ func (s *Source) allocator() memory.Allocator {
 	}
 	return s.Allocator
 }
+
+func (s *Source) int96Unit() arrow.TimeUnit { return int96Units[s.cfg.INT96TimestampUnit] }
 
 func (s *Source) batchSize() int64 {
 	if s.BatchSize <= 0 {
