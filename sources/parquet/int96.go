@@ -121,7 +121,7 @@ func int96ToUnit(v []byte, unit arrow.TimeUnit) (int64, int96Problem) {
 	if hi != 0 || lo-q > 1<<63 { // lo >= dayUnits > q
 		return 0, int96OutOfRange
 	}
-	return -int64(lo - q - 1) - 1, int96OK // -(lo-q) without overflow at 1<<63
+	return -int64(lo-q-1) - 1, int96OK // -(lo-q) without overflow at 1<<63
 }
 
 func unitsPerSecond(unit arrow.TimeUnit) int64 {
@@ -202,8 +202,6 @@ func decodeInt96(a arrow.Array, dst *arrow.TimestampType, mem memory.Allocator, 
 	defer data.Release()
 	return array.MakeFromData(data), nil
 }
-
-
 
 func unitName(unit arrow.TimeUnit) string {
 	switch unit {
