@@ -219,6 +219,7 @@ func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema, opts normaliz
 			normalizeField(&sf.Children[i], descr, opts)
 		}
 		t = nestedType(sf.Field.Type, sf.Children)
+		t = listElemNullability(t, sf)
 		if !opts.reading {
 			t = unwrapLegacyList(sf.Field.Name, t)
 		}

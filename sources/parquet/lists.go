@@ -1,6 +1,9 @@
 package parquet
 
-import "github.com/apache/arrow-go/v18/arrow"
+import (
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+)
 
 // Legacy two-level lists. Before the Parquet format settled on three levels
 // (LIST group, repeated group "list", element), writers used two:
@@ -38,4 +41,23 @@ func unwrapLegacyList(name string, t arrow.DataType) arrow.DataType {
 		return t
 	}
 	return arrow.ListOfField(st.Field(0))
+}
+
+// listElemNullability returns t, the type of the list sf, with its element
+// nullable exactly when the Parquet schema lets it be NULL: pqarrow marks the
+// elements of one-level lists (a repeated field) and the struct of a
+// repeated group nullable, though a repeated field's values never are. An
+// element may be NULL when its definition level is above the list's.
+func listElemNullability(t arrow.DataType, sf *pqarrow.SchemaField) arrow.DataType {
+	l, ok := t.(*arrow.ListType)
+	if !ok || len(sf.Children) != 1 {
+		return t
+	}
+	elem := l.ElemField()
+	nullable := sf.Children[0].LevelInfo.DefLevel > sf.LevelInfo.DefLevel
+	if elem.Nullable == nullable {
+		return t
+	}
+	elem.Nullable = nullable
+	return arrow.ListOfField(elem)
 }
