@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
@@ -133,7 +132,7 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
 	defer osf.Close()
-	r, err := file.NewParquetReader(osf, file.WithReadProps(readerProperties()))
+	r, err := openReader(osf) // logical_types.go
 	if err != nil {
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
