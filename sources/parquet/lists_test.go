@@ -22,11 +22,11 @@ import (
 const legacyRows = 40
 
 // legacyList is row r of the one-dimensional test lists: nil (a NULL list)
-// when r%5 == 4 and the list may be NULL, empty when r%5 == 0, else r%4+1
+// when r%5 == 4 and nullList is set, empty when r%5 == 0, else r%4+1
 // elements r*10+j, of which those with (r+j)%3 == 0 are NULL when elements
 // may be NULL.
-func legacyList(r int, listOpt, elemOpt bool) []*int32 {
-	if r%5 == 4 && listOpt {
+func legacyList(r int, nullList, elemOpt bool) []*int32 {
+	if r%5 == 4 && nullList {
 		return nil
 	}
 	out := []*int32{}
@@ -44,14 +44,15 @@ func legacyList(r int, listOpt, elemOpt bool) []*int32 {
 	return out
 }
 
-// listLevels returns the values and levels of the one leaf under a list.
-func listLevels(listOpt, elemOpt bool) (vals []int32, defs, reps []int16) {
+// listLevels returns the values and levels of the one leaf under a list
+// (optional when listOpt is set, holding NULL lists when nullList is).
+func listLevels(listOpt, nullList, elemOpt bool) (vals []int32, defs, reps []int16) {
 	base := int16(0)
 	if listOpt {
 		base = 1
 	}
 	for r := 0; r < legacyRows; r++ {
-		l := legacyList(r, listOpt, elemOpt)
+		l := legacyList(r, nullList, elemOpt)
 		switch {
 		case l == nil:
 			defs, reps = append(defs, 0), append(reps, 0)
@@ -79,10 +80,10 @@ func listLevels(listOpt, elemOpt bool) (vals []int32, defs, reps []int16) {
 	return vals, defs, reps
 }
 
-// nestedList is row r of the list of lists: NULL when r%5 == 4, else r%3
-// lists, the k-th holding k values r*100+k*10+m.
-func nestedList(r int) [][]int32 {
-	if r%5 == 4 {
+// nestedList is row r of the list of lists: NULL when r%5 == 4 and nulls
+// is set, else r%3 lists, the k-th holding k values r*100+k*10+m.
+func nestedList(r int, nulls bool) [][]int32 {
+	if r%5 == 4 && nulls {
 		return nil
 	}
 	out := [][]int32{}
@@ -147,16 +148,17 @@ func writeInt32Leaf(t *testing.T, rg file.SerialRowGroupWriter, vals []int32, de
 }
 
 // oneLeafList is a column whose single leaf sits under a list.
-func oneLeafList(node schema.Node, listOpt, elemOpt bool, want arrow.DataType) legacyColumn {
+func oneLeafList(node schema.Node, listOpt, nulls, elemOpt bool, want arrow.DataType) legacyColumn {
+	nullList := listOpt && nulls
 	return legacyColumn{
 		node: node,
 		write: func(t *testing.T, rg file.SerialRowGroupWriter) {
-			vals, defs, reps := listLevels(listOpt, elemOpt)
+			vals, defs, reps := listLevels(listOpt, nullList, elemOpt)
 			writeInt32Leaf(t, rg, vals, defs, reps)
 		},
 		want: want,
 		json: func(r int) any {
-			l := legacyList(r, listOpt, elemOpt)
+			l := legacyList(r, nullList, elemOpt)
 			if l == nil {
 				return nil
 			}
@@ -166,8 +168,9 @@ func oneLeafList(node schema.Node, listOpt, elemOpt bool, want arrow.DataType) l
 }
 
 // legacyListColumns are the two-level layouts parquet-mr, parquet-avro,
-// parquet-thrift, Hive and Impala wrote.
-func legacyListColumns(t *testing.T) []legacyColumn {
+// parquet-thrift, Hive and Impala wrote. Optional lists hold NULL lists when
+// nulls is set.
+func legacyListColumns(t *testing.T, nulls bool) []legacyColumn {
 	req, opt, rep := parquet.Repetitions.Required, parquet.Repetitions.Optional, parquet.Repetitions.Repeated
 	i32 := parquet.Types.Int32
 	list := schema.NewListLogicalType()
@@ -176,18 +179,18 @@ func legacyListColumns(t *testing.T) []legacyColumn {
 	}
 	cols := []legacyColumn{
 		// repeated int32 a;
-		oneLeafList(mustPrim(t, "a", rep, i32, nil), false, false, elem(arrow.PrimitiveTypes.Int32, false, "item")),
+		oneLeafList(mustPrim(t, "a", rep, i32, nil), false, nulls, false, elem(arrow.PrimitiveTypes.Int32, false, "item")),
 		// optional group b (LIST) { repeated int32 array; }
-		oneLeafList(mustGroup(t, "b", opt, schema.FieldList{mustPrim(t, "array", rep, i32, nil)}, list), true, false,
+		oneLeafList(mustGroup(t, "b", opt, schema.FieldList{mustPrim(t, "array", rep, i32, nil)}, list), true, nulls, false,
 			elem(arrow.PrimitiveTypes.Int32, false, "array")),
 		// optional group c (LIST) { repeated group array { optional int32 item; } }
-		oneLeafList(mustGroup(t, "c", opt, schema.FieldList{mustGroup(t, "array", rep, schema.FieldList{mustPrim(t, "item", opt, i32, nil)}, nil)}, list), true, true,
+		oneLeafList(mustGroup(t, "c", opt, schema.FieldList{mustGroup(t, "array", rep, schema.FieldList{mustPrim(t, "item", opt, i32, nil)}, nil)}, list), true, nulls, true,
 			elem(arrow.PrimitiveTypes.Int32, true, "item")),
 		// required group d (LIST) { repeated group d_tuple { required int32 v; } }
-		oneLeafList(mustGroup(t, "d", req, schema.FieldList{mustGroup(t, "d_tuple", rep, schema.FieldList{mustPrim(t, "v", req, i32, nil)}, nil)}, list), false, false,
+		oneLeafList(mustGroup(t, "d", req, schema.FieldList{mustGroup(t, "d_tuple", rep, schema.FieldList{mustPrim(t, "v", req, i32, nil)}, nil)}, list), false, nulls, false,
 			elem(arrow.PrimitiveTypes.Int32, false, "v")),
 		// optional group e (LIST) { repeated group bag { optional int32 array_element; } }
-		oneLeafList(mustGroup(t, "e", opt, schema.FieldList{mustGroup(t, "bag", rep, schema.FieldList{mustPrim(t, "array_element", opt, i32, nil)}, nil)}, list), true, true,
+		oneLeafList(mustGroup(t, "e", opt, schema.FieldList{mustGroup(t, "bag", rep, schema.FieldList{mustPrim(t, "array_element", opt, i32, nil)}, nil)}, list), true, nulls, true,
 			elem(arrow.PrimitiveTypes.Int32, true, "array_element")),
 	}
 	// optional group f (LIST) { repeated group array { required int32 x; optional int32 y; } }
@@ -195,11 +198,11 @@ func legacyListColumns(t *testing.T) []legacyColumn {
 	cols = append(cols, legacyColumn{
 		node: mustGroup(t, "f", opt, schema.FieldList{mustGroup(t, "array", rep, schema.FieldList{mustPrim(t, "x", req, i32, nil), mustPrim(t, "y", opt, i32, nil)}, nil)}, list),
 		write: func(t *testing.T, rg file.SerialRowGroupWriter) {
-			xs, xdefs, reps := listLevels(true, false) // x: required, max def 2
+			xs, xdefs, reps := listLevels(true, nulls, false) // x: required, max def 2
 			var ys []int32
 			var ydefs []int16
 			for r := 0; r < legacyRows; r++ {
-				l := legacyList(r, true, false)
+				l := legacyList(r, nulls, false)
 				switch {
 				case l == nil:
 					ydefs = append(ydefs, 0)
@@ -219,7 +222,7 @@ func legacyListColumns(t *testing.T) []legacyColumn {
 		},
 		want: elem(arrow.StructOf(arrow.Field{Name: "x", Type: arrow.PrimitiveTypes.Int32}, arrow.Field{Name: "y", Type: arrow.PrimitiveTypes.Int32, Nullable: true}), false, "array"),
 		json: func(r int) any {
-			l := legacyList(r, true, false)
+			l := legacyList(r, nulls, false)
 			if l == nil {
 				return nil
 			}
@@ -242,7 +245,7 @@ func legacyListColumns(t *testing.T) []legacyColumn {
 			var vals []int32
 			var defs, reps []int16
 			for r := 0; r < legacyRows; r++ {
-				l := nestedList(r)
+				l := nestedList(r, nulls)
 				switch {
 				case l == nil:
 					defs, reps = append(defs, 0), append(reps, 0)
@@ -270,7 +273,7 @@ func legacyListColumns(t *testing.T) []legacyColumn {
 		},
 		want: elem(elem(arrow.PrimitiveTypes.Int32, false, "item"), false, "array"),
 		json: func(r int) any {
-			if l := nestedList(r); l != nil {
+			if l := nestedList(r, nulls); l != nil {
 				return l
 			}
 			return nil
@@ -343,7 +346,7 @@ func writeLegacyLists(t *testing.T, path string, cols []legacyColumn) {
 func TestLegacyLists(t *testing.T) {
 	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
 	defer mem.AssertSize(t, 0)
-	cols := legacyListColumns(t)
+	cols := legacyListColumns(t, true)
 	path := filepath.Join(t.TempDir(), "legacy.parquet")
 	writeLegacyLists(t, path, cols)
 	src, err := New(Config{Paths: []string{path}})
