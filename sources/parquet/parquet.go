@@ -10,9 +10,15 @@
 // with int32 indices. Large strings and binaries come out as String and
 // Binary too. Timestamps keep their unit and have time zone "UTC" when
 // stored with isAdjustedToUTC=true (or as legacy TIMESTAMP_MILLIS/MICROS),
-// no zone otherwise; INT96 timestamps come out as Timestamp(ns, UTC).
-// Decimals come out as Decimal128 (Decimal256 beyond 38 digits), lists as
-// List.
+// no zone otherwise; INT96 timestamps come out as Timestamp(ns, UTC), or in
+// the unit Config.INT96TimestampUnit names (a value the unit cannot hold
+// exactly is an error naming its row). Decimals come out as Decimal128
+// (Decimal256 beyond 38 digits), lists as List, legacy two-level lists too
+// (without the one-field struct pqarrow wraps some of their elements in;
+// lists.go), FLOAT16 as Float16 and FIXED_LEN_BYTE_ARRAY without a logical
+// type as FixedSizeBinary. A column whose logical type this reader does not
+// know comes out as its physical type, as the format asks
+// (logical_types.go).
 package parquet
 
 import (
