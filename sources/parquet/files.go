@@ -235,6 +235,12 @@ func leafType(t arrow.DataType, col *schema.Column, opts normalizeOptions) arrow
 	if d, ok := t.(*arrow.DictionaryType); ok {
 		t = d.ValueType
 	}
+	// Extension types (pqarrow v18 reads the UUID logical type as
+	// arrow.uuid) come out as their storage: UUID as FixedSizeBinary(16),
+	// which loads into UUID and FixedString(16) columns.
+	if e, ok := t.(arrow.ExtensionType); ok {
+		t = e.StorageType()
+	}
 	// Large variants come from a stored Arrow schema (pandas writes
 	// large_string); one batch never needs 64-bit offsets.
 	switch t.ID() {

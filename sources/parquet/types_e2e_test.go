@@ -14,12 +14,14 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/extensions"
 	"github.com/apache/arrow-go/v18/arrow/float16"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
+	"github.com/google/uuid"
 
 	"github.com/chload/chload/internal/testenv"
 	"github.com/chload/chload/jobs"
@@ -491,5 +493,73 @@ func TestLoadINT96(t *testing.T) {
 		if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&count); err != nil || count != 0 {
 			t.Errorf("%s: table holds %d rows (%v)", c.name, count, err)
 		}
+	}
+}
+
+// TestLoadUUID loads a column with the UUID logical type (arrow-go's writer
+// stores Arrow's UUID extension that way) into UUID and
+// Nullable(FixedString(16)) columns.
+func TestLoadUUID(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	const rows = 100
+	mem := memory.NewGoAllocator()
+	sch := arrow.NewSchema([]arrow.Field{
+		{Name: "k", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "u", Type: extensions.NewUUIDType()},
+		{Name: "f", Type: extensions.NewUUIDType(), Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(mem, sch)
+	defer b.Release()
+	ids := make([]uuid.UUID, rows)
+	for r := range ids {
+		ids[r] = uuid.NewSHA1(uuid.NameSpaceOID, []byte(fmt.Sprint(r)))
+		b.Field(0).(*array.Uint32Builder).Append(uint32(r))
+		b.Field(1).(*extensions.UUIDBuilder).Append(ids[r])
+		if r%7 == 2 {
+			b.Field(2).AppendNull()
+		} else {
+			b.Field(2).(*extensions.UUIDBuilder).Append(ids[r])
+		}
+	}
+	rec := b.NewRecord()
+	defer rec.Release()
+	path := filepath.Join(t.TempDir(), "uuid.parquet")
+	writeFile(t, path, rec, 64, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(64)), pqarrow.DefaultWriterProps())
+	table := db + ".uuids"
+	mustExec(t, conn, "CREATE TABLE "+table+" (k UInt32, u UUID, f Nullable(FixedString(16))) ENGINE = MergeTree ORDER BY k")
+	if err := runLoad(t, path, table, ""); err != nil {
+		t.Fatal(err)
+	}
+	q, err := conn.Query(context.Background(), "SELECT k, toString(u), f FROM "+table+" ORDER BY k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	n := 0
+	for ; q.Next(); n++ {
+		var k uint32
+		var u string
+		var f *string
+		if err := q.Scan(&k, &u, &f); err != nil {
+			t.Fatal(err)
+		}
+		if int(k) != n || u != ids[k].String() {
+			t.Fatalf("row %d: k %d u %s, want %s", n, k, u, ids[n])
+		}
+		switch {
+		case k%7 == 2:
+			if f != nil {
+				t.Fatalf("k %d: NULL lost", k)
+			}
+		case f == nil || *f != string(ids[k][:]):
+			t.Fatalf("k %d: f %x, want %x", k, f, ids[k][:])
+		}
+	}
+	if err := q.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n != rows {
+		t.Fatalf("table holds %d rows, want %d", n, rows)
 	}
 }
