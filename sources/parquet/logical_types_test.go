@@ -196,11 +196,22 @@ func TestUnknownLogicalTypeBytePatch(t *testing.T) {
 }
 
 // TestUnknownLogicalTypes re-encodes the footer with logical types arrow-go
-// does not know: new union members (field ids 19 and 200), a TIMESTAMP
-// whose unit is a new member of the TimeUnit union, and, on the INT32 column,
-// no converted type either. Each column reads as its physical type.
+// does not know: new union members (field ids 19, 200 and 300), a TIMESTAMP
+// whose unit is a new member of the TimeUnit union, and, on the INT32 and
+// BYTE_ARRAY columns, no converted type either. Each column reads as its
+// physical type.
 func TestUnknownLogicalTypes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "unknown.parquet")
+	writeUnknown(t, path)
+	checkPhysical(t, path, map[string]arrow.DataType{
+		"h": &arrow.FixedSizeBinaryType{ByteWidth: 2}, "i": arrow.PrimitiveTypes.Int32,
+		"t": arrow.PrimitiveTypes.Int64, "s": arrow.BinaryTypes.Binary,
+	})
+}
+
+// writeUnknown writes the file of TestUnknownLogicalTypes.
+func writeUnknown(t *testing.T, path string) {
+	t.Helper()
 	writeAnnotated(t, path)
 	replaceFooter(t, path, func(footer []byte) []byte {
 		meta, n, err := decodeThriftStruct(footer)
@@ -234,17 +245,20 @@ func TestUnknownLogicalTypes(t *testing.T) {
 				ts := lt.val.(tStruct)[0].val.(tStruct)
 				ts.field(timeTypeUnit).val = tStruct{{id: 4, typ: tcStruct, val: tStruct{}}}
 			case "s":
-				continue // STRING stays known
+				lt.val = tStruct{{id: 300, typ: tcStruct, val: tStruct{}}}
+				var kept tStruct
+				for _, f := range se {
+					if f.id != 6 { // converted_type UTF8
+						kept = append(kept, f)
+					}
+				}
+				se = kept
 			default:
 				continue
 			}
 			elems[i] = se
 		}
 		return encodeThriftStruct(nil, meta)
-	})
-	checkPhysical(t, path, map[string]arrow.DataType{
-		"h": &arrow.FixedSizeBinaryType{ByteWidth: 2}, "i": arrow.PrimitiveTypes.Int32,
-		"t": arrow.PrimitiveTypes.Int64, "s": arrow.BinaryTypes.String,
 	})
 }
 

@@ -563,3 +563,55 @@ func TestLoadUUID(t *testing.T) {
 		t.Fatalf("table holds %d rows, want %d", n, rows)
 	}
 }
+
+// TestLoadUnknownLogicalTypes loads a file whose columns carry logical types
+// this reader does not know: each loads as its physical type.
+func TestLoadUnknownLogicalTypes(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	path := filepath.Join(t.TempDir(), "unknown.parquet")
+	writeUnknown(t, path)
+	table := db + ".unknown"
+	mustExec(t, conn, "CREATE TABLE "+table+" (h Nullable(FixedString(2)), i Nullable(Int32), t Nullable(Int64), s Nullable(String)) ENGINE = MergeTree ORDER BY tuple()")
+	if err := runLoad(t, path, table, ""); err != nil {
+		t.Fatal(err)
+	}
+	q, err := conn.Query(context.Background(), "SELECT h, i, t, s FROM "+table+" ORDER BY t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var got []string
+	for q.Next() {
+		var h, s *string
+		var i *int32
+		var v *int64
+		if err := q.Scan(&h, &i, &v, &s); err != nil {
+			t.Fatal(err)
+		}
+		if h == nil || i == nil || v == nil || s == nil {
+			if h != nil || i != nil || v != nil || s != nil {
+				t.Fatalf("row with some NULLs: %v %v %v %v", h, i, v, s)
+			}
+			got = append(got, "NULL")
+			continue
+		}
+		got = append(got, fmt.Sprintf("%x %d %d %s", *h, *i, *v, *s))
+	}
+	if err := q.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for r := 0; r < unknownRows; r++ {
+		if r%7 == 3 {
+			want = append(want, "NULL")
+			continue
+		}
+		want = append(want, fmt.Sprintf("%x %d %d %s", []byte{byte(r), byte(r + 1)}, r-25, int64(r)*1e9+7, "s"+string(rune('a'+r%26))))
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("table holds\n%v\nwant\n%v", got, want)
+	}
+}
