@@ -13,6 +13,7 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 
+	"github.com/chload/chload/internal/bytesize"
 	"github.com/chload/chload/sources"
 )
 
@@ -49,8 +50,17 @@ type SourceSpec struct {
 	// IgnoreExtraColumns lets source columns the target lacks be skipped
 	// instead of failing the run. Optional, defaults to false.
 	IgnoreExtraColumns bool
-	node               ast.Node
+	// NullAsDefault stores a NULL bound for a non-Nullable column as the
+	// column type's default (0, '', the epoch, an empty array), as
+	// ClickHouse's input_format_null_as_default does, instead of failing
+	// the run. Optional, defaults to false (strict).
+	NullAsDefault bool
+	node          ast.Node
 }
+
+// jobLevelSourceKeys are the source keys the job reads itself and removes
+// before a connector decodes its section.
+var jobLevelSourceKeys = map[string]bool{"null_as_default": true}
 
 // Decoder returns the strict decoder connectors use for their section.
 func (s SourceSpec) Decoder() sources.Decoder {
@@ -58,11 +68,28 @@ func (s SourceSpec) Decoder() sources.Decoder {
 		if s.node == nil {
 			return errors.New("source: section missing")
 		}
-		if err := yaml.NodeToValue(s.node, v, yaml.Strict()); err != nil {
+		if err := yaml.NodeToValue(connectorNode(s.node), v, yaml.Strict()); err != nil {
 			return fmt.Errorf("source: %s", yamlMessage(err))
 		}
 		return nil
 	}
+}
+
+// connectorNode is the source section without the job-level keys.
+func connectorNode(n ast.Node) ast.Node {
+	m, ok := n.(*ast.MappingNode)
+	if !ok {
+		return n
+	}
+	c := *m
+	c.Values = nil
+	for _, v := range m.Values {
+		if v.Key != nil && jobLevelSourceKeys[v.Key.GetToken().Value] {
+			continue
+		}
+		c.Values = append(c.Values, v)
+	}
+	return &c
 }
 
 // MarshalYAML prints the source section as written (after expansion).
@@ -225,41 +252,12 @@ func (b *ByteSize) UnmarshalYAML(unmarshal func(any) error) error {
 func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
 
 // String prints the size with a binary unit where it divides evenly.
-func (b ByteSize) String() string {
-	for _, u := range []struct {
-		s string
-		n int64
-	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if int64(b) >= u.n && int64(b)%u.n == 0 {
-			return fmt.Sprintf("%d%s", int64(b)/u.n, u.s)
-		}
-	}
-	return fmt.Sprintf("%dB", int64(b))
-}
+func (b ByteSize) String() string { return bytesize.Size(b).String() }
 
 // ParseByteSize parses "1GiB", "512MiB", "1GB", "100" and the like.
 func ParseByteSize(s string) (ByteSize, error) {
-	t := strings.TrimSpace(s)
-	units := []struct {
-		suffix string
-		mult   int64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"TiB", 1 << 40},
-		{"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"TB", 1e12}, {"B", 1},
-	}
-	mult := int64(1)
-	for _, u := range units {
-		if strings.HasSuffix(t, u.suffix) {
-			mult = u.mult
-			t = strings.TrimSpace(strings.TrimSuffix(t, u.suffix))
-			break
-		}
-	}
-	n, err := strconv.ParseInt(t, 10, 64)
-	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("invalid size %q: write a whole number of bytes or use a unit, e.g. 512MiB or 1GiB", s)
-	}
-	return ByteSize(n * mult), nil
+	v, err := bytesize.Parse(s)
+	return ByteSize(v), err
 }
 
 // LoadOptions are the inputs that are not in the file.
@@ -323,11 +321,12 @@ func Parse(data []byte, opt LoadOptions) (*Job, error) {
 		var head struct {
 			Type               string `yaml:"type"`
 			IgnoreExtraColumns bool   `yaml:"ignore_extra_columns"`
+			NullAsDefault      bool   `yaml:"null_as_default"`
 		}
 		if err := yaml.NodeToValue(raw.Source, &head); err != nil {
 			return nil, fmt.Errorf("source: %s", yamlMessage(err))
 		}
-		job.Source = SourceSpec{Type: head.Type, IgnoreExtraColumns: head.IgnoreExtraColumns, node: raw.Source}
+		job.Source = SourceSpec{Type: head.Type, IgnoreExtraColumns: head.IgnoreExtraColumns, NullAsDefault: head.NullAsDefault, node: raw.Source}
 	}
 	job.applyDefaults(env)
 	if err := job.Validate(); err != nil {

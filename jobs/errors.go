@@ -35,3 +35,25 @@ type SourceError struct {
 
 func (e *SourceError) Error() string { return e.Err.Error() }
 func (e *SourceError) Unwrap() error { return e.Err }
+
+// RowCountError is a split that delivered another number of rows than it
+// promised (sources.Split.Rows, from the source's metadata: a Parquet row
+// group's num_rows). It is always wrapped in a *SourceError: the source
+// cannot be trusted, whatever it delivered.
+type RowCountError struct {
+	// Split is the split, as the source names it.
+	Split string
+	// Promised is what the split's metadata says; Delivered is what was
+	// read, up to the point the mismatch was seen (for too many rows, the
+	// count that first went past Promised).
+	Promised, Delivered int64
+}
+
+func (e *RowCountError) Error() string {
+	if e.Delivered > e.Promised {
+		return fmt.Sprintf("read %s: the source delivered more rows than the split's metadata promises (%d so far, %d promised): the file is corrupt or changed while it was read; check it or replace it, then rerun",
+			e.Split, e.Delivered, e.Promised)
+	}
+	return fmt.Sprintf("read %s: the source delivered %d rows but the split's metadata promises %d: the file is corrupt or changed while it was read; check it or replace it, then rerun",
+		e.Split, e.Delivered, e.Promised)
+}

@@ -40,6 +40,9 @@ type Summary struct {
 	PartsCreated int
 	// ForcedBatches is how many batches the memory budget cut early.
 	ForcedBatches int
+	// NullsDefaulted counts, per target column, the NULLs stored as the
+	// column's default under source.null_as_default; empty otherwise.
+	NullsDefaulted map[string]int64
 	// Partitions lists rows and batches per partition, first seen first.
 	Partitions []PartitionSummary
 	// Elapsed is the run's wall time; RowsPerSecond is RowsWritten over it.
@@ -150,6 +153,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		b.Release()
 	}
 	sum.RowsWritten = progress.RowsWritten.Load()
+	sum.NullsDefaulted = sess.plan.NullsDefaulted()
 	sum.Batches = int(progress.Batches.Load())
 	sum.PartsCreated = int(w.inserts.Load())
 	for _, ps := range batcher.Partitions() {
@@ -162,6 +166,11 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	if err != nil {
 		return sum, err
+	}
+	// The run's rows read are the sum of what its splits promise, and every
+	// row read was written.
+	if total >= 0 && sum.RowsRead != total {
+		return sum, &SourceError{Err: fmt.Errorf("the splits promise %d rows in all but %d were read: the source changed while it was read; check it, then rerun", total, sum.RowsRead)}
 	}
 	if sum.RowsWritten != sum.RowsRead {
 		return sum, fmt.Errorf("internal error: read %d rows but wrote %d", sum.RowsRead, sum.RowsWritten)

@@ -98,6 +98,11 @@ func (s *session) open(ctx context.Context) error {
 	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns, s.dest.RowKeys()...); err != nil {
 		return err
 	}
+	if job.Source.NullAsDefault {
+		if err := s.plan.UseNullAsDefault(); err != nil {
+			return err
+		}
+	}
 	if k, ok := s.src.(sources.DictionaryKeeper); ok {
 		k.KeepDictionaries(s.plan.DictionaryColumns())
 	}
@@ -416,6 +421,9 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	var row int64
 	for rr.Next() {
 		rec := rr.Record()
+		if sp.Rows >= 0 && row+rec.NumRows() > sp.Rows {
+			return &SourceError{Err: &RowCountError{Split: sp.String(), Promised: sp.Rows, Delivered: row + rec.NumRows()}}
+		}
 		item, err := s.convert(plan, rec, sp, row, sorted)
 		if err != nil {
 			return err
@@ -430,6 +438,12 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	}
 	if err := rr.Err(); err != nil {
 		return &SourceError{Err: fmt.Errorf("read %s: %w", sp, err)}
+	}
+	// Every split delivers what its metadata promises: a reader that ends
+	// early without an error (arrow/go v15 did, on a bad page) must not
+	// pass for a complete read.
+	if sp.Rows >= 0 && row != sp.Rows {
+		return &SourceError{Err: &RowCountError{Split: sp.String(), Promised: sp.Rows, Delivered: row}}
 	}
 	return nil
 }

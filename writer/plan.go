@@ -53,6 +53,9 @@ type InsertColumn struct {
 	// keepDict: a dictionary of strings from the source stays a dictionary
 	// (see Plan.DictionaryColumns).
 	keepDict bool
+	// dictConv converts such a dictionary when it cannot pass as it is;
+	// nil means one is made for each record (see UseNullAsDefault).
+	dictConv *chcol.Converter
 }
 
 // NewPlan matches the source schema to the table by column name. extraKeys
@@ -336,7 +339,9 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 			// A dictionary that cannot pass (NULLs for a non-Nullable
 			// column): decoded and converted, which reports the NULL.
 			var err error
-			if conv, err = chcol.NewConverter(ic.Column.Type, p.Server.Timezone, in.DataType()); err != nil {
+			if ic.dictConv != nil && arrow.TypeEqual(ic.dictConv.SourceType(), in.DataType()) {
+				conv = ic.dictConv
+			} else if conv, err = chcol.NewConverter(ic.Column.Type, p.Server.Timezone, in.DataType()); err != nil {
 				release()
 				return nil, fmt.Errorf("convert column %s: %w", ic.Column.Name, err)
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -69,25 +70,27 @@ func orNone(s string) string {
 }
 
 type summaryOut struct {
-	Status        string                  `json:"status"`
-	Error         string                  `json:"error,omitempty"`
-	Job           string                  `json:"job"`
-	Table         string                  `json:"table"`
-	Server        string                  `json:"server"`
-	RowsRead      int64                   `json:"rows_read"`
-	RowsWritten   int64                   `json:"rows_written"`
-	Batches       int                     `json:"batches"`
-	PartsCreated  int                     `json:"parts_created"`
-	ForcedBatches int                     `json:"batches_flushed_early"`
-	ElapsedSec    float64                 `json:"elapsed_seconds"`
-	RowsPerSecond float64                 `json:"rows_per_second"`
-	Partitions    []jobs.PartitionSummary `json:"partitions"`
+	Status        string  `json:"status"`
+	Error         string  `json:"error,omitempty"`
+	Job           string  `json:"job"`
+	Table         string  `json:"table"`
+	Server        string  `json:"server"`
+	RowsRead      int64   `json:"rows_read"`
+	RowsWritten   int64   `json:"rows_written"`
+	Batches       int     `json:"batches"`
+	PartsCreated  int     `json:"parts_created"`
+	ForcedBatches int     `json:"batches_flushed_early"`
+	ElapsedSec    float64 `json:"elapsed_seconds"`
+	RowsPerSecond float64 `json:"rows_per_second"`
+	// NullsDefaulted is per column, under source.null_as_default.
+	NullsDefaulted map[string]int64        `json:"nulls_defaulted,omitempty"`
+	Partitions     []jobs.PartitionSummary `json:"partitions"`
 }
 
 func summaryJSON(s *jobs.Summary, err error) summaryOut {
 	out := summaryOut{Status: "ok", Job: s.Job, Table: s.Table, Server: s.Server, RowsRead: s.RowsRead,
 		RowsWritten: s.RowsWritten, Batches: s.Batches, PartsCreated: s.PartsCreated, ForcedBatches: s.ForcedBatches,
-		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, Partitions: s.Partitions}
+		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, NullsDefaulted: s.NullsDefaulted, Partitions: s.Partitions}
 	if err != nil {
 		out.Status, out.Error = "failed", err.Error()
 	}
@@ -105,6 +108,18 @@ func printSummary(w io.Writer, s *jobs.Summary, err error) {
 		fmt.Fprintf(w, " (%d flushed early by write.max_buffer_bytes)", s.ForcedBatches)
 	}
 	fmt.Fprintf(w, "\nelapsed %s, %.0f rows/s\n", s.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
+	if len(s.NullsDefaulted) > 0 {
+		cols := make([]string, 0, len(s.NullsDefaulted))
+		for c := range s.NullsDefaulted {
+			cols = append(cols, c)
+		}
+		sort.Strings(cols)
+		fmt.Fprint(w, "NULLs stored as the column default (source.null_as_default):")
+		for _, c := range cols {
+			fmt.Fprintf(w, " %s %d", c, s.NullsDefaulted[c])
+		}
+		fmt.Fprintln(w)
+	}
 	if len(s.Partitions) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintln(tw, "shard\tpartition\trows\tbatches\t")

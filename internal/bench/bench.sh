@@ -134,11 +134,13 @@ fresh_table() {
 	ch "SYSTEM STOP MERGES $1"
 }
 
-# timed OUT CMD...: runs CMD under /usr/bin/time; OUT gets "seconds maxrss_kb".
+# timed OUT CMD...: runs CMD under /usr/bin/time; OUT gets "seconds maxrss_kb
+# cpu_seconds" (user plus system).
 timed() {
 	local out=$1
 	shift
-	/usr/bin/time -f '%e %M' -o "$out" "$@"
+	/usr/bin/time -f '%e %M %U %S' -o "$out" "$@" &&
+		awk '{ printf "%s %s %.2f\n", $1, $2, $3 + $4 }' "$out" >"$out.tmp" && mv "$out.tmp" "$out"
 }
 
 # verify T SUMFILE: prints "rows parts check" for table T.
@@ -189,7 +191,7 @@ run_chload() {
 		tail -n 20 "$cache/run/chload.log" >&2
 		die "chload run failed (log: $cache/run/chload.log)"
 	fi
-	read -r secs rss_kb <"$cache/run/chload.time"
+	read -r secs rss_kb cpu_secs <"$cache/run/chload.time"
 	rss_mib=$((rss_kb / 1024))
 	local v
 	v=$(verify "$t" "$dir/source.checksum") || die "check $t"
@@ -204,7 +206,7 @@ run_native() {
 	log "native insert: $2"
 	timed "$cache/run/native.time" "${client[@]}" --query "INSERT INTO $t FORMAT Native" <"$1" ||
 		die "native insert of $1 failed"
-	read -r secs rss_kb <"$cache/run/native.time"
+	read -r secs rss_kb _ <"$cache/run/native.time"
 	local v
 	v=$(verify "$t" "$data/source.checksum") || die "check $t"
 	read -r rows_loaded parts check <<<"$v"
@@ -249,7 +251,7 @@ if [[ $single != 0 ]]; then
 		failed=1
 	else
 		run_chload "$data"
-		chl_secs=$secs chl_rss=$rss_mib chl_rows=$rows_loaded chl_parts=$parts chl_check=$check
+		chl_secs=$secs chl_cpu=$cpu_secs chl_rss=$rss_mib chl_rows=$rows_loaded chl_parts=$parts chl_check=$check
 	fi
 
 	echo
@@ -281,7 +283,8 @@ if [[ $single != 0 ]]; then
 			growth=$(awk -v a="$chl_rss" -v b="$rss_mib" 'BEGIN { printf "%+.0f", (b - a) * 100 / a }')
 			echo "chload peak RSS: ${chl_rss} MiB at $rows rows, ${rss_mib} MiB at $big rows (x$scale): ${growth}%"
 		fi
-		echo "bench: chload ${chl_secs}s native ${nat_secs}s ratio $ratio peak_rss ${chl_rss}MiB native_sorted ${srt_secs}s ratio_sorted $ratio_sorted"
+		echo "chload CPU: ${chl_cpu} s (user + system) for $rows rows"
+		echo "bench: chload ${chl_secs}s native ${nat_secs}s ratio $ratio peak_rss ${chl_rss}MiB cpu ${chl_cpu}s native_sorted ${srt_secs}s ratio_sorted $ratio_sorted"
 	else
 		echo "bench: chload skipped native ${nat_secs}s native_sorted ${srt_secs}s"
 	fi

@@ -232,7 +232,7 @@ cl_run_native() {
 	timed "$cache/run/cluster-native.time" "${cl_cmd[@]}" --insert_distributed_sync=1 \
 		--query "INSERT INTO $t FORMAT Native" <"$data/source.native" ||
 		die "native insert into $t failed"
-	read -r cl_nat_secs rss_kb <"$cache/run/cluster-native.time"
+	read -r cl_nat_secs rss_kb _ <"$cache/run/cluster-native.time"
 	cl_verify native
 }
 
@@ -246,7 +246,7 @@ cl_run_chload() {
 		tail -n 20 "$cache/run/cluster-chload.log" >&2
 		die "chload run into $cl_db.events_chload failed (job: $job, log: $cache/run/cluster-chload.log)"
 	fi
-	read -r cl_chl_secs rss_kb <"$cache/run/cluster-chload.time"
+	read -r cl_chl_secs rss_kb cl_chl_cpu <"$cache/run/cluster-chload.time"
 	cl_chl_rss=$((rss_kb / 1024))
 	cl_verify chload
 }
@@ -309,7 +309,7 @@ cluster_bench() {
 		local speedup
 		speedup=$(awk -v a="$cl_nat_secs" -v b="$cl_chl_secs" 'BEGIN { printf "%.2f", a / b }')
 		echo "native_distributed / chload: $speedup (target 1.50: $(awk -v s="$speedup" 'BEGIN { print (s >= 1.5 ? "met" : "not met") }'))"
-		echo "bench-cluster: chload ${cl_chl_secs}s native_distributed ${cl_nat_secs}s speedup $speedup parts_chload ${cl_parts[chload]} parts_native ${cl_parts[native]}"
+		echo "bench-cluster: chload ${cl_chl_secs}s native_distributed ${cl_nat_secs}s speedup $speedup parts_chload ${cl_parts[chload]} parts_native ${cl_parts[native]} chload_cpu ${cl_chl_cpu}s"
 	else
 		for s in "${cl_shards[@]}"; do
 			echo "shard $s: native ${cl_shard_rows[native:$s]} rows"

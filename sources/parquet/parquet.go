@@ -19,6 +19,20 @@
 // type as FixedSizeBinary. A column whose logical type this reader does not
 // know comes out as its physical type, as the format asks
 // (logical_types.go).
+//
+// Codecs are uncompressed, Snappy, Gzip, Brotli, Zstd, LZ4_RAW and the
+// deprecated LZ4 codec, which chload decodes itself as Arrow C++ does
+// (Hadoop-framed blocks, else an LZ4 frame or a raw LZ4 block); an empty
+// page body, as in a data page v2 whose values are all NULL, decodes to
+// nothing with every codec (codec.go). Where a writer stored page
+// checksums (parquet-mr, parquet-go), each page's CRC32 is verified before
+// the column is decoded, and a mismatch fails the split naming the column,
+// page and byte offset; a chunk without checksums costs one page-header
+// read (pagecheck.go). Pages larger than max_page_bytes (compressed,
+// default 64MiB) or max_uncompressed_page_bytes (default 256MiB) fail the
+// split with an error that names the setting. A column that cannot be
+// decoded fails its split with an error that names the column, and a
+// decoder panic becomes such an error, also with Source.Parallel.
 package parquet
 
 import (
@@ -32,6 +46,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/chload/chload/internal/bytesize"
 	"github.com/chload/chload/sources"
 )
 
@@ -59,6 +74,12 @@ type Config struct {
 	// IgnoreExtraColumns lets the job load files that hold columns the
 	// target table lacks; the job layer reads it.
 	IgnoreExtraColumns bool `yaml:"ignore_extra_columns"`
+	// MaxPageBytes is the largest compressed page the reader accepts; a
+	// larger one fails its split. Optional, defaults to 64MiB.
+	MaxPageBytes bytesize.Size `yaml:"max_page_bytes"`
+	// MaxUncompressedPageBytes is the largest page the reader accepts once
+	// decompressed. Optional, defaults to 256MiB.
+	MaxUncompressedPageBytes bytesize.Size `yaml:"max_uncompressed_page_bytes"`
 	// INT96TimestampUnit is the unit INT96 timestamps are read in: "ns",
 	// "us", "ms" or "s". Optional, defaults to "ns", which keeps every
 	// digit but holds only 1677-09-21 to 2262-04-11; "us" holds any date.

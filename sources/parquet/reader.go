@@ -30,7 +30,7 @@ type splitReader struct {
 	schema *arrow.Schema
 
 	pf  *file.Reader
-	rr  pqarrow.RecordReader
+	rr  rowGroupReader // pqarrow's, or parallelReader with Source.Parallel
 	cur arrow.Record
 	own arrow.Record // cur when Next built it (expanded dictionaries)
 	// dicts are the dictionaries of the kept dictionary columns, by column,
@@ -165,12 +165,12 @@ func (r *splitReader) dropOwn() {
 }
 
 // step opens the file if needed and advances the column readers. A decoder
-// panic on a corrupt file becomes an error (with Source.Parallel the
-// decoders run on goroutines of their own, where it cannot be caught).
+// panic on a corrupt file becomes an error (with Source.Parallel,
+// parallelReader does the same on its goroutines).
 func (r *splitReader) step() (ok bool, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			ok, err = false, fmt.Errorf("read %s: corrupt data: %v", r.split, p)
+			ok, err = false, r.decodeError(fmt.Errorf("corrupt data: %v", p))
 		}
 	}()
 	if r.rr == nil {
@@ -182,23 +182,27 @@ func (r *splitReader) step() (ok bool, err error) {
 		return true, nil
 	}
 	if err := r.rr.Err(); err != nil && !errors.Is(err, io.EOF) {
-		return false, fmt.Errorf("read %s: %w", r.split, err)
+		return false, r.decodeError(err)
 	}
 	return false, nil
 }
 
 // open opens the file and builds the column readers of the row group.
 func (r *splitReader) open() error {
+	if err := r.checkPages(); err != nil {
+		return err
+	}
+	rp := readerProperties()
+	rp.MaxCompressedPageSize, rp.MaxUncompressedPageSize = r.src.pageLimits()
 	pf, err := file.OpenParquetFile(r.split.Path, false,
-		file.WithReadProps(readerProperties()), file.WithMetadata(r.file.meta))
+		file.WithReadProps(rp), file.WithMetadata(r.file.meta))
 	if err != nil {
 		return fmt.Errorf("open %s: %w", r.split, err)
 	}
 	r.pf = pf
-	props := pqarrow.ArrowReadProperties{
-		BatchSize: r.src.batchSize(),
-		Parallel:  r.src.Parallel,
-	}
+	// Source.Parallel is served by parallelReader, which recovers decoder
+	// panics; pqarrow's parallel mode would not.
+	props := pqarrow.ArrowReadProperties{BatchSize: r.src.batchSize()}
 	// Top-level string columns whose pages are all dictionary-encoded are
 	// read as dictionaries and expanded in Next (dict.go); the records still
 	// hold plain strings.
@@ -219,9 +223,23 @@ func (r *splitReader) open() error {
 		return fmt.Errorf("open %s: map schema to arrow: %w", r.split, err)
 	}
 	normalizeManifest(fr.Manifest, r.file.meta.Schema, keepDict, normalizeOptions{reading: true, int96Unit: r.src.int96Unit()})
+	if r.src.Parallel && r.schema.NumFields() > 1 {
+		p := &parallelReader{}
+		for _, f := range r.schema.Fields() {
+			leaves := appendLeaves(nil, &r.file.fields[r.file.index[f.Name]])
+			rr, err := fr.GetRecordReader(r.ctx, leaves, []int{r.split.Index})
+			if err != nil {
+				p.Release()
+				return fmt.Errorf("open %s: column %s: %w", r.split, f.Name, r.src.explainPageLimit(err))
+			}
+			p.parts, p.names = append(p.parts, rr), append(p.names, f.Name)
+		}
+		r.rr = p
+		return nil
+	}
 	rr, err := fr.GetRecordReader(r.ctx, r.leaves, []int{r.split.Index})
 	if err != nil {
-		return fmt.Errorf("open %s: %w", r.split, err)
+		return fmt.Errorf("open %s: %w", r.split, r.src.explainPageLimit(err))
 	}
 	r.rr = rr
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -24,6 +25,11 @@ type Converter struct {
 	// kernel converts an array of type src whose nulls are allowed by target or
 	// already refused; it is set by NewConverter.
 	kernel func(src arrow.Array, mem memory.Allocator) (arrow.Array, error)
+	// nullAsDefault lets NULLs reach kernel for a non-Nullable target, which
+	// stores them as the type's default and counts them in defaulted
+	// (NullAsDefault).
+	nullAsDefault bool
+	defaulted     *atomic.Int64
 }
 
 // kernelFunc is the signature of a conversion kernel.
@@ -127,11 +133,14 @@ func (c *Converter) Convert(src arrow.Array, mem memory.Allocator) (arrow.Array,
 	if !arrow.TypeEqual(src.DataType(), c.src) {
 		return nil, fmt.Errorf("convert array of type %s: converter for column type %s was made for %s", src.DataType(), c.target, c.src)
 	}
-	if id := src.DataType().ID(); !c.target.Nullable && src.NullN() > 0 && id != arrow.DICTIONARY && id != arrow.NULL {
+	if id := src.DataType().ID(); !c.target.Nullable && !c.nullAsDefault && src.NullN() > 0 && id != arrow.DICTIONARY && id != arrow.NULL {
 		return nil, c.nullErr(firstNull(src))
 	}
 	return c.kernel(src, mem)
 }
+
+// SourceType returns the Arrow type of the arrays Convert takes.
+func (c *Converter) SourceType() arrow.DataType { return c.src }
 
 // Type returns the canonical Arrow type of the arrays Convert returns.
 func (c *Converter) Type() arrow.DataType { return c.dst }

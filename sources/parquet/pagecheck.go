@@ -1,0 +1,298 @@
+package parquet
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/apache/thrift/lib/go/thrift"
+)
+
+// Page types, as the Parquet format numbers them.
+const (
+	pageData       int32 = 0
+	pageIndex      int32 = 1
+	pageDictionary int32 = 2
+	pageDataV2     int32 = 3
+)
+
+// PageHeader field ids in the Parquet format's thrift definition.
+const (
+	fieldPageType         = 1
+	fieldUncompressedSize = 2
+	fieldCompressedSize   = 3
+	fieldCRC              = 4
+	fieldDataPageHeaderV2 = 8
+	// DataPageHeaderV2's level byte lengths.
+	fieldV2DefLevelsLen = 5
+	fieldV2RepLevelsLen = 6
+)
+
+// firstHeaderBytes is how much of a column chunk is read to parse its first
+// page header; longer headers (large statistics) are read again in full.
+const firstHeaderBytes = 256
+
+// longHeaderBytes is the most read to parse a first page header that does
+// not fit in firstHeaderBytes.
+const longHeaderBytes = 1 << 20
+
+// pageInfo is what the checks need of one page header.
+type pageInfo struct {
+	offset       int64 // in the file, where the header starts
+	headerLen    int
+	kind         int32
+	uncompressed int32
+	compressed   int32
+	hasCRC       bool
+	crc          uint32
+	levels       int32 // data page v2: definition plus repetition level bytes
+}
+
+// bodyOffset is where the page's stored bytes start in the file.
+func (p pageInfo) bodyOffset() int64 { return p.offset + int64(p.headerLen) }
+
+// kindName names the page type for messages.
+func (p pageInfo) kindName() string {
+	switch p.kind {
+	case pageData:
+		return "data page"
+	case pageDataV2:
+		return "data page v2"
+	case pageDictionary:
+		return "dictionary page"
+	case pageIndex:
+		return "index page"
+	}
+	return fmt.Sprintf("page of unknown type %d", p.kind)
+}
+
+// errShortHeader says the bytes given end inside the page header.
+var errShortHeader = errors.New("page header longer than the bytes read")
+
+// parsePageHeader parses the page header at the start of buf, which holds
+// the rest of its column chunk or a prefix of it. Every length in the
+// header is bounded by len(buf)'s chunk, never trusted to allocate.
+func parsePageHeader(buf []byte) (p pageInfo, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("unreadable page header: %v", r)
+		}
+	}()
+	// MaxMessageSize bounds the strings and containers the header may
+	// declare to what is there.
+	cfg := &thrift.TConfiguration{MaxMessageSize: int32(min(len(buf), 1<<30)) + 1}
+	trans := &thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(buf)}
+	proto := thrift.NewTCompactProtocolConf(trans, cfg)
+	ctx := context.Background()
+	var seen struct{ kind, uncompressed, compressed bool }
+	if _, err := proto.ReadStructBegin(ctx); err != nil {
+		return p, headerErr(err)
+	}
+	for {
+		_, typ, id, err := proto.ReadFieldBegin(ctx)
+		if err != nil {
+			return p, headerErr(err)
+		}
+		if typ == thrift.STOP {
+			break
+		}
+		switch {
+		case id == fieldPageType && typ == thrift.I32:
+			p.kind, err = proto.ReadI32(ctx)
+			seen.kind = true
+		case id == fieldUncompressedSize && typ == thrift.I32:
+			p.uncompressed, err = proto.ReadI32(ctx)
+			seen.uncompressed = true
+		case id == fieldCompressedSize && typ == thrift.I32:
+			p.compressed, err = proto.ReadI32(ctx)
+			seen.compressed = true
+		case id == fieldCRC && typ == thrift.I32:
+			var v int32
+			v, err = proto.ReadI32(ctx)
+			p.crc, p.hasCRC = uint32(v), true
+		case id == fieldDataPageHeaderV2 && typ == thrift.STRUCT:
+			p.levels, err = readV2Levels(ctx, proto)
+		default:
+			err = thrift.Skip(ctx, proto, typ, 16)
+		}
+		if err != nil {
+			return p, headerErr(err)
+		}
+		if err := proto.ReadFieldEnd(ctx); err != nil {
+			return p, headerErr(err)
+		}
+	}
+	if !seen.kind || !seen.uncompressed || !seen.compressed {
+		return p, errors.New("page header lacks its type or sizes")
+	}
+	if p.compressed < 0 || p.uncompressed < 0 || p.levels < 0 {
+		return p, errors.New("page header gives a negative size")
+	}
+	p.headerLen = len(buf) - trans.Len()
+	return p, nil
+}
+
+// readV2Levels reads a DataPageHeaderV2 and returns its level byte count.
+func readV2Levels(ctx context.Context, proto thrift.TProtocol) (int32, error) {
+	if _, err := proto.ReadStructBegin(ctx); err != nil {
+		return 0, err
+	}
+	var def, rep int32
+	for {
+		_, typ, id, err := proto.ReadFieldBegin(ctx)
+		if err != nil {
+			return 0, err
+		}
+		if typ == thrift.STOP {
+			break
+		}
+		switch {
+		case id == fieldV2DefLevelsLen && typ == thrift.I32:
+			def, err = proto.ReadI32(ctx)
+		case id == fieldV2RepLevelsLen && typ == thrift.I32:
+			rep, err = proto.ReadI32(ctx)
+		default:
+			err = thrift.Skip(ctx, proto, typ, 16)
+		}
+		if err != nil {
+			return 0, err
+		}
+		if err := proto.ReadFieldEnd(ctx); err != nil {
+			return 0, err
+		}
+	}
+	if def < 0 || rep < 0 || int64(def)+int64(rep) > 1<<31-1 {
+		return 0, errors.New("negative or overflowing level lengths")
+	}
+	return def + rep, proto.ReadStructEnd(ctx)
+}
+
+// headerErr tells a header cut short by the buffer from a malformed one.
+func headerErr(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errShortHeader
+	}
+	var te thrift.TTransportException
+	if errors.As(err, &te) && te.TypeId() == thrift.END_OF_FILE {
+		return errShortHeader
+	}
+	return fmt.Errorf("unreadable page header: %w", err)
+}
+
+// chunkRange is where a column chunk's pages lie in the file, as arrow-go
+// computes it (the dictionary page first when there is one).
+func chunkRange(cc *metadata.ColumnChunkMetaData) (start, length int64) {
+	start = cc.DataPageOffset()
+	if cc.HasDictionaryPage() && cc.DictionaryPageOffset() > 0 && start > cc.DictionaryPageOffset() {
+		start = cc.DictionaryPageOffset()
+	}
+	return start, cc.TotalCompressedSize()
+}
+
+// readChunkPages parses the page headers of the column chunk whose bytes,
+// starting at file offset start, are chunk. It stops without error at the
+// first header it cannot read or whose page runs past the chunk: arrow-go
+// reports those itself when it reads the column.
+func readChunkPages(chunk []byte, start int64) []pageInfo {
+	var pages []pageInfo
+	for pos := 0; pos < len(chunk); {
+		p, err := parsePageHeader(chunk[pos:])
+		if err != nil || int64(p.compressed) > int64(len(chunk)-pos-p.headerLen) {
+			break
+		}
+		p.offset = start + int64(pos)
+		pages = append(pages, p)
+		pos += p.headerLen + int(p.compressed)
+	}
+	return pages
+}
+
+// corruptPageError is the error for a page whose checksum does not match.
+type corruptPageError struct {
+	column string
+	page   int // 1-based, in chunk order, the dictionary page included
+	info   pageInfo
+	got    uint32
+}
+
+func (e *corruptPageError) Error() string {
+	return fmt.Sprintf("column %s: page %d (%s, byte offset %d) is corrupt: its CRC32 checksum is %08x but its header says %08x; "+
+		"the file is damaged, load an intact copy",
+		e.column, e.page, e.info.kindName(), e.info.offset, e.got, e.info.crc)
+}
+
+// checkPageCRCs verifies the page checksums of the column chunks of the
+// given leaves in the row group, for chunks whose first page has one. A
+// chunk without a checksum on its first page costs one header read.
+func checkPageCRCs(f io.ReaderAt, size int64, meta *metadata.FileMetaData, rowGroup int, leaves []int) error {
+	rg := meta.RowGroup(rowGroup)
+	for _, leaf := range leaves {
+		cc, err := rg.ColumnChunk(leaf)
+		if err != nil || cc.CryptoMetadata() != nil {
+			continue // the column reader reports bad metadata; encrypted headers are not ours to read
+		}
+		start, length := chunkRange(cc)
+		if start < 0 || length <= 0 || start >= size {
+			continue
+		}
+		length = min(length, size-start)
+		head := make([]byte, min(length, firstHeaderBytes))
+		if _, err := f.ReadAt(head, start); err != nil {
+			return err
+		}
+		first, err := parsePageHeader(head)
+		if errors.Is(err, errShortHeader) && int64(len(head)) < length {
+			// A long header (large statistics): read up to a megabyte of it.
+			head = make([]byte, min(length, longHeaderBytes))
+			if _, err := f.ReadAt(head, start); err != nil {
+				return err
+			}
+			first, err = parsePageHeader(head)
+		}
+		if err != nil || !first.hasCRC {
+			continue
+		}
+		chunk := make([]byte, length)
+		if _, err := f.ReadAt(chunk, start); err != nil {
+			return err
+		}
+		name := meta.Schema.Column(leaf).Path()
+		for i, p := range readChunkPages(chunk, start) {
+			if !p.hasCRC {
+				continue
+			}
+			body := chunk[p.bodyOffset()-start:][:p.compressed]
+			if got := crc32.ChecksumIEEE(body); got != p.crc {
+				return &corruptPageError{column: name, page: i + 1, info: p, got: got}
+			}
+		}
+	}
+	return nil
+}
+
+// checkPages verifies the page checksums of the split's column chunks
+// where the writer stored them (pagecheck.go).
+func (r *splitReader) checkPages() error {
+	f, err := os.Open(r.split.Path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", r.split, err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("read %s: %w", r.split, err)
+	}
+	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.split.Index, r.leaves); err != nil {
+		var corrupt *corruptPageError
+		if errors.As(err, &corrupt) {
+			return fmt.Errorf("read %s: %w", r.split, err)
+		}
+		return fmt.Errorf("read %s: check page checksums: %w", r.split, err)
+	}
+	return nil
+}

@@ -1,0 +1,59 @@
+package writer
+
+import (
+	"fmt"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/chload/chload/writer/chcol"
+)
+
+// UseNullAsDefault makes Convert store a NULL bound for a non-Nullable
+// column as the column type's default value (chcol.Converter.NullAsDefault)
+// instead of refusing the row: the job's source.null_as_default. Call it once,
+// right after NewPlan, before Convert is used.
+func (p *Plan) UseNullAsDefault() error {
+	for i := range p.Inserts {
+		ic := &p.Inserts[i]
+		if ic.Computed != nil || ic.Column.Type.Nullable {
+			continue
+		}
+		conv, err := ic.conv.NullAsDefault(p.Server.Timezone)
+		if err != nil {
+			return &TargetError{Table: p.Table.Database + "." + p.Table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
+		}
+		ic.conv = conv
+		if ic.keepDict {
+			dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+			dc, err := chcol.NewConverter(ic.Column.Type, p.Server.Timezone, dt)
+			if err == nil {
+				dc, err = dc.NullAsDefault(p.Server.Timezone)
+			}
+			if err != nil {
+				return &TargetError{Table: p.Table.Database + "." + p.Table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
+			}
+			ic.dictConv = dc
+		}
+	}
+	return nil
+}
+
+// NullsDefaulted returns, per target column, how many NULLs Convert stored
+// as the column's default so far (UseNullAsDefault); columns with none are
+// left out.
+func (p *Plan) NullsDefaulted() map[string]int64 {
+	out := map[string]int64{}
+	for _, ic := range p.Inserts {
+		n := int64(0)
+		if ic.conv != nil {
+			n += ic.conv.Defaulted()
+		}
+		if ic.dictConv != nil {
+			n += ic.dictConv.Defaulted()
+		}
+		if n > 0 {
+			out[ic.Column.Name] += n
+		}
+	}
+	return out
+}
