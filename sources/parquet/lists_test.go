@@ -3,6 +3,7 @@ package parquet
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -344,17 +345,24 @@ func writeLegacyLists(t *testing.T, path string, cols []legacyColumn) {
 // TestLegacyLists reads every two-level list layout and compares each row
 // with what was written, including the element type and its nullability.
 func TestLegacyLists(t *testing.T) {
-	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-	defer mem.AssertSize(t, 0)
 	cols := legacyListColumns(t, true)
 	path := filepath.Join(t.TempDir(), "legacy.parquet")
 	writeLegacyLists(t, path, cols)
+	for _, parallel := range []bool{false, true} {
+		t.Run(fmt.Sprintf("parallel=%v", parallel), func(t *testing.T) { checkLegacyLists(t, path, cols, parallel) })
+	}
+}
+
+func checkLegacyLists(t *testing.T, path string, cols []legacyColumn, parallel bool) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
 	src, err := New(Config{Paths: []string{path}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	src.Allocator = mem
 	src.BatchSize = 7
+	src.Parallel = parallel
 	sch, err := src.Schema(context.Background())
 	if err != nil {
 		t.Fatal(err)
