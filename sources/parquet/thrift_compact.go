@@ -10,7 +10,8 @@ import (
 // encoding of a Parquet footer, into a generic tree. It exists so the
 // source can take out of a footer what arrow-go cannot read (see
 // logical_types.go) and hand arrow-go the rest unchanged: decoding and
-// encoding a footer gives back the same bytes.
+// encoding a footer gives back the same content, and the same bytes for the
+// shortest encoding writers use.
 
 // Thrift compact protocol type codes.
 const (
