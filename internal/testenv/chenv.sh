@@ -3,8 +3,9 @@
 #
 # Usage: bash internal/testenv/chenv.sh install|start|stop|restart|status [single|cluster|all]
 #
-#   install          install clickhouse-server, clickhouse-client, zookeeper and time
-#                    with apt-get, only when something is missing
+#   install          install clickhouse-server, clickhouse-client, zookeeper, time
+#                    (and node, npm) with apt-get, and the DuckDB reader's npm
+#                    package into internal/duckread, only when something is missing
 #   start  TARGET    start the servers of TARGET; a running server is left alone
 #   stop   TARGET    SIGTERM, wait up to CHLOAD_STOP_TIMEOUT s, then SIGKILL
 #   restart TARGET   stop then start (regenerates configs)
@@ -67,13 +68,20 @@ ch_server_bin() {
 # ---------- install ----------
 
 cmd_install() {
+	install_apt
+	install_duckread
+}
+
+install_apt() {
 	local missing=()
 	command -v clickhouse-server >/dev/null 2>&1 || [[ -x /usr/sbin/clickhouse-server ]] || missing+=(clickhouse-server)
 	command -v clickhouse-client >/dev/null 2>&1 || missing+=(clickhouse-client)
 	[[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
 	[[ -x /usr/bin/time ]] || missing+=(time)
+	command -v node >/dev/null 2>&1 || missing+=(nodejs)
+	command -v npm >/dev/null 2>&1 || missing+=(npm)
 	if ((${#missing[@]} == 0)); then
-		log "install: everything present"
+		log "install: every apt package present"
 		return
 	fi
 	local sudo=()
@@ -88,6 +96,24 @@ cmd_install() {
 		"${sudo[@]}" apt-get update
 		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
 	fi
+}
+
+# install_duckread: the npm package internal/duckread's DuckDB reader runs
+# (the exact version pinned in its package.json), only when it is missing or
+# another version is installed.
+install_duckread() {
+	local d want have start
+	d="$(cd "$(dirname "${BASH_SOURCE[0]}")/../duckread" && pwd)"
+	want="$(sed -n 's/.*"@duckdb\/node-api": "\([^"]*\)".*/\1/p' "$d/package.json" | head -n 1)"
+	have="$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$d/node_modules/@duckdb/node-api/package.json" 2>/dev/null | head -n 1 || true)"
+	if [[ -n "$want" && "$have" == "$want" ]]; then
+		log "install: @duckdb/node-api $have present"
+		return
+	fi
+	log "install: @duckdb/node-api ${want:-?} into $d/node_modules (have ${have:-none})"
+	start=$SECONDS
+	(cd "$d" && npm ci --no-audit --no-fund --loglevel=error) || die "npm ci in $d failed"
+	log "install: @duckdb/node-api took $((SECONDS - start)) s"
 }
 
 # ---------- process helpers ----------
@@ -444,7 +470,7 @@ cmd_status() {
 }
 
 usage() {
-	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+	awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
