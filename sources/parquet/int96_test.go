@@ -213,6 +213,16 @@ func TestINT96Ranges(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "row group 0: column ts: row 2: INT96 value 2262-04-12 00:00:00 is outside") {
 		t.Fatalf("got %v", err)
 	}
+	// In a list, the error names the row holding the element.
+	src, err := New(Config{Paths: []string{latePath}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src.Allocator = mem
+	if _, err := sourcestest.ReadAll(context.Background(), src, []string{"tss"}); err == nil ||
+		!strings.Contains(err.Error(), "row group 0: column tss: row 2: INT96 value 2262-04-12 00:00:00 is outside") {
+		t.Fatalf("got %v", err)
+	}
 	// Microseconds refuse nanosecond digits rather than drop them.
 	_, err = readInt96(t, mem, nsPath, "us")
 	if err == nil || !strings.Contains(err.Error(), "2001-02-03 04:05:06.000000789 has digits finer than the source's int96_timestamp_unit \"us\"") {
