@@ -56,9 +56,14 @@ type InsertColumn struct {
 	// dictConv converts such a dictionary when it cannot pass as it is;
 	// nil means one is made for each record (see UseNullAsDefault).
 	dictConv *chcol.Converter
+	// nested takes the column's values out of its source column, the
+	// parent of a Nested column (see plan_nested.go); nil for the others.
+	nested *nestedPart
 }
 
-// NewPlan matches the source schema to the table by column name. extraKeys
+// NewPlan matches the source schema to the table by column name; a source
+// column n that is a list of structs or a struct of lists fills the table's
+// Nested columns n.<field> (see plan_nested.go). extraKeys
 // are further expressions chload evaluates on every row (the sharding key):
 // their columns are treated like the partition and sorting keys'. All
 // problems are reported at once in one *TargetError.
@@ -68,6 +73,21 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 	fromSource := map[string]bool{}
 	for _, f := range src.Fields() {
 		col, ok := table.Column(f.Name)
+		if !ok {
+			if shape, st, isNested := nestedSource(table, f); isNested {
+				inserts, ignored, probs := planNested(table, server, f, shape, st, ignoreExtra, len(p.sourceCols))
+				p.Ignored = append(p.Ignored, ignored...)
+				problems = append(problems, probs...)
+				for _, ic := range inserts {
+					fromSource[ic.Column.Name] = true
+				}
+				p.Inserts = append(p.Inserts, inserts...)
+				if len(inserts) > 0 {
+					p.sourceCols = append(p.sourceCols, f.Name)
+				}
+				continue
+			}
+		}
 		switch {
 		case !ok && ignoreExtra:
 			p.Ignored = append(p.Ignored, f.Name)
@@ -91,10 +111,24 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 		p.Inserts = append(p.Inserts, InsertColumn{Column: col, Source: f.Name, conv: conv, srcIdx: len(p.sourceCols)})
 		p.sourceCols = append(p.sourceCols, f.Name)
 	}
+	// A column filled twice: a flat source column n.a beside the struct n
+	// that holds a field a for the Nested column n.
+	seen := map[string]bool{}
+	for _, ic := range p.Inserts {
+		if seen[ic.Column.Name] {
+			problems = append(problems, fmt.Sprintf("column %s comes from two source columns (drop one of them from the source)", ic.Column.Name))
+		}
+		seen[ic.Column.Name] = true
+	}
 	// Key columns the source lacks: computed from their DEFAULT when chload
 	// can evaluate it, otherwise an error.
 	keys := append(append(append([]*transform.Expr{}, table.Partition...), table.Sorting...), extraKeys...)
 	needed := keyColumns(keys)
+	for _, name := range needed {
+		if col, ok := table.Column(name); ok && hasTuple(col.Type) {
+			problems = append(problems, fmt.Sprintf("key column %s is %s: chload does not compute partition, sorting or sharding keys over Tuple columns yet (load into a table whose keys read no Tuple column)", name, col.Type))
+		}
+	}
 	for _, name := range needed {
 		if fromSource[name] {
 			continue
@@ -245,6 +279,21 @@ func (p *Plan) schemaFor(cols []arrow.Array) *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
+// hasTuple reports whether t is or holds a Tuple.
+func hasTuple(t *chcol.Type) bool {
+	switch {
+	case t == nil:
+		return false
+	case t.Base == "Tuple":
+		return true
+	case t.Base == "Array":
+		return hasTuple(t.Elem)
+	case t.Base == "Map":
+		return hasTuple(t.Key) || hasTuple(t.Value)
+	}
+	return false
+}
+
 // keyColumns lists the columns the key expressions read.
 func keyColumns(keys []*transform.Expr) []string {
 	seen := map[string]bool{}
@@ -261,8 +310,9 @@ func keyColumns(keys []*transform.Expr) []string {
 	return out
 }
 
-// SourceColumns are the source columns to read, in the order Convert
-// expects them.
+// SourceColumns are the top-level source columns to read, in the order
+// Convert expects them. A source column that fills the children of a Nested
+// column (n for n.a, n.b, ...) is listed once.
 func (p *Plan) SourceColumns() []string { return p.sourceCols }
 
 // PartitionPlan returns a plan restricted to what the partition key (and
@@ -285,13 +335,20 @@ func (p *Plan) PartitionPlan(extra ...*transform.Expr) *Plan {
 	}
 	q := &Plan{Table: p.Table, Server: p.Server}
 	var fields []arrow.Field
+	read := map[string]int{} // source column -> its index in q.sourceCols
 	for _, ic := range p.Inserts {
 		if !need[ic.Column.Name] {
 			continue
 		}
 		if ic.Computed == nil {
-			ic.srcIdx = len(q.sourceCols)
-			q.sourceCols = append(q.sourceCols, ic.Source)
+			// The children of a Nested column share their source column.
+			j, ok := read[ic.Source]
+			if !ok {
+				j = len(q.sourceCols)
+				read[ic.Source] = j
+				q.sourceCols = append(q.sourceCols, ic.Source)
+			}
+			ic.srcIdx = j
 		}
 		q.Inserts = append(q.Inserts, ic)
 		fields = append(fields, p.Schema.Field(p.Schema.FieldIndices(ic.Column.Name)[0]))
@@ -329,6 +386,17 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 			continue
 		}
 		in := rec.Column(ic.srcIdx)
+		if ic.nested != nil {
+			part := ic.nested.extract(in, mem)
+			out, err := ic.conv.Convert(part, mem)
+			part.Release()
+			if err != nil {
+				release()
+				return nil, valueError(ic.Column.Name, err)
+			}
+			cols = append(cols, out)
+			continue
+		}
 		if ic.passDictionary(in) {
 			in.Retain()
 			cols = append(cols, in)
@@ -352,6 +420,10 @@ func (p *Plan) Convert(rec arrow.Record, mem memory.Allocator) (arrow.Record, er
 			return nil, valueError(ic.Column.Name, err)
 		}
 		cols = append(cols, out)
+	}
+	if err := p.checkNestedLengths(cols); err != nil {
+		release()
+		return nil, err
 	}
 	if len(cols) == len(p.Inserts) {
 		out := array.NewRecord(p.schemaFor(cols), cols, n)

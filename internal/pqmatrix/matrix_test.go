@@ -135,24 +135,7 @@ type knownIssue struct {
 	reason                    string
 }
 
-var knownIssues = emptyV2BodyIssues()
-
-// emptyV2BodyIssues: a v2 data page holding only NULLs has an empty value
-// section under the PLAIN, dictionary and BYTE_STREAM_SPLIT encodings (the
-// delta encodings still write a header). arrow-go v18.8.0 decompresses that
-// empty section and its brotli codec refuses it: reading the file with
-// pqarrow alone fails with "could not decompress page: codec: brotli: decoded
-// data exceeds destination size 0" on the all-NULL row group 1 chunks of
-// i8_n, u8_n, bool_n, date_n, ts_s_n and dec9_n. DuckDB reads these files.
-func emptyV2BodyIssues() []knownIssue {
-	var out []knownIssue
-	for _, mode := range []string{"dictionary", "plain", "byte_stream_split", "byte_stream_split_all"} {
-		out = append(out, knownIssue{codec: "brotli", page: "v2", mode: mode, reason: "arrow-go fails on the empty " +
-			"value section of an all-NULL brotli v2 data page (\"codec: brotli: decoded data exceeds destination size 0\"); " +
-			"skipping empty v2 page bodies is issue 8's codec work on branch pq-integrity"})
-	}
-	return out
-}
+var knownIssues []knownIssue
 
 // knownLeak says why Arrow memory may remain allocated after loading files
 // of a mode, instead of failing the test; the bytes are logged.

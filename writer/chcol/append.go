@@ -118,6 +118,8 @@ func goValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 		return arrayValues(t, chunks, perm)
 	case "Map":
 		return mapValues(t, chunks, perm)
+	case "Tuple":
+		return tupleValues(t, chunks, perm)
 	}
 	return nil, fmt.Errorf("append column of type %s: not supported yet", t)
 }
@@ -154,6 +156,17 @@ func canonicalLike(got, want arrow.DataType) bool {
 	case *arrow.MapType:
 		g, ok := got.(*arrow.MapType)
 		return ok && canonicalLike(g.KeyType(), w.KeyType()) && canonicalLike(g.ItemType(), w.ItemType())
+	case *arrow.StructType:
+		g, ok := got.(*arrow.StructType)
+		if !ok || g.NumFields() != w.NumFields() {
+			return false
+		}
+		for i := range w.Fields() {
+			if !canonicalLike(g.Field(i).Type, w.Field(i).Type) {
+				return false
+			}
+		}
+		return true
 	}
 	return arrow.TypeEqual(got, want)
 }
@@ -453,6 +466,40 @@ func mapValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 	out := make([]column.IterableOrderedMap, len(spans))
 	for i, s := range spans {
 		out[i] = &orderedRow{keys: kv, items: iv, lo: s.lo, hi: s.hi}
+	}
+	return out, nil
+}
+
+// tupleValues builds one []any per row for Tuple(T1, T2, ...), holding each
+// element's value as its own column takes it (a pointer for a Nullable
+// element); clickhouse-go appends a Tuple row by row from such slices.
+func tupleValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
+	elems := make([]reflect.Value, len(t.Elems))
+	children := make([]arrow.Array, len(chunks))
+	for i, e := range t.Elems {
+		for k, c := range chunks {
+			children[k] = c.(*array.Struct).Field(i)
+		}
+		v, err := goValues(e, children, perm)
+		if err != nil {
+			return nil, err
+		}
+		elems[i] = reflect.ValueOf(v)
+	}
+	n := len(perm)
+	if perm == nil {
+		for _, c := range chunks {
+			n += c.Len()
+		}
+	}
+	out := make([][]any, n)
+	flat := make([]any, n*len(elems))
+	for r := range out {
+		row := flat[r*len(elems) : (r+1)*len(elems) : (r+1)*len(elems)]
+		for i, ev := range elems {
+			row[i] = ev.Index(r).Interface()
+		}
+		out[r] = row
 	}
 	return out, nil
 }

@@ -131,6 +131,16 @@ func appendCases() []appendCase {
 			perm: []uint32{1, 0}, want: []string{"{}", `{"a":1 "b":2}`}},
 		{typ: "Map(String, Nullable(String))", chunks: []func(memory.Allocator) arrow.Array{js(arrow.MapOf(arrow.BinaryTypes.String, arrow.BinaryTypes.String), `[[{"key": "a", "value": null}, {"key": "b", "value": "x"}]]`)},
 			want: []string{`{"a":NULL "b":"x"}`}},
+		{typ: "Tuple(UInt32, String)", chunks: []func(memory.Allocator) arrow.Array{js(structOf("1", tupU32, "2", tupStr), `[{"1": 1, "2": "a"}, {"1": 2, "2": ""}]`), js(structOf("1", tupU32, "2", tupStr), `[{"1": 3, "2": "c"}]`)},
+			perm: []uint32{2, 0, 1}, want: []string{`[3 "c"]`, `[1 "a"]`, `[2 ""]`}},
+		{typ: "Tuple(a UInt32, b Nullable(String))", chunks: []func(memory.Allocator) arrow.Array{js(structOf("a", tupU32, "b", tupStr), `[{"a": 1, "b": null}, {"a": 2, "b": "x"}]`)},
+			want: []string{`{"a":1 "b":NULL}`, `{"a":2 "b":"x"}`}},
+		{typ: "Array(Tuple(UInt8, Nullable(String)))", chunks: []func(memory.Allocator) arrow.Array{js(arrow.ListOf(structOf("1", tupU8, "2", tupStr)), `[[{"1": 1, "2": null}, {"1": 2, "2": "x"}], []]`), js(arrow.ListOf(structOf("1", tupU8, "2", tupStr)), `[[{"1": 3, "2": "y"}]]`)},
+			perm: []uint32{2, 1, 0}, want: []string{`[[3 "y"]]`, "[]", `[[1 NULL] [2 "x"]]`}},
+		// Named inside: clickhouse-go reads a Tuple inside a Tuple back only
+		// when it is named.
+		{typ: "Tuple(a Array(String), b Tuple(t DateTime, d Decimal(9, 2)))", chunks: []func(memory.Allocator) arrow.Array{js(structOf("a", arrow.ListOf(tupStr), "b", structOf("t", tsS, "d", &arrow.Decimal128Type{Precision: 9, Scale: 2})), `[{"a": ["p", "q"], "b": {"t": 0, "d": "1.25"}}, {"a": [], "b": {"t": 1700000000, "d": "-3.00"}}]`)},
+			perm: []uint32{1, 0}, want: []string{`{"a":[] "b":{"d":-3 "t":2023-11-14 22:13:20}}`, `{"a":["p" "q"] "b":{"d":1.25 "t":1970-01-01 00:00:00}}`}},
 	}
 }
 

@@ -2,6 +2,7 @@ package chcol
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 	_ "time/tzdata" // column zones must resolve on hosts without a zoneinfo database
 
@@ -74,8 +75,28 @@ func (t *Type) Arrow(serverTZ string) (arrow.DataType, error) {
 			return nil, err
 		}
 		return arrow.MapOf(k, v), nil
+	case "Tuple":
+		fields := make([]arrow.Field, len(t.Elems))
+		for i, e := range t.Elems {
+			dt, err := e.Arrow(serverTZ)
+			if err != nil {
+				return nil, err
+			}
+			fields[i] = arrow.Field{Name: t.ElemName(i), Type: dt, Nullable: true}
+		}
+		return arrow.StructOf(fields...), nil
 	}
 	return nil, fmt.Errorf("column type %s is not supported yet", t)
+}
+
+// ElemName is the name of element i of a Tuple: its declared name, or its
+// position from 1 ("1", "2", ...) in an unnamed Tuple, as ClickHouse's
+// tupleElement numbers them.
+func (t *Type) ElemName(i int) string {
+	if t.Names != nil {
+		return t.Names[i]
+	}
+	return strconv.Itoa(i + 1)
 }
 
 // zone is the time zone name of a DateTime or DateTime64 column.

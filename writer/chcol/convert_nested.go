@@ -156,7 +156,7 @@ func (c *Converter) elementErr(err error, list array.ListLike, base int64, what 
 	if ve.Value == "NULL" && ve.Reason == "NULL into non-Nullable column "+elemType.String() {
 		out.Reason = fmt.Sprintf("NULL %s into non-Nullable %s", where, elemType)
 		out.Fix = "fill the value in the source"
-		if nullable != nil && elemType.Base != "Array" && elemType.Base != "Map" {
+		if nullable != nil && elemType.Base != "Array" && elemType.Base != "Map" && elemType.Base != "Tuple" {
 			t := *c.target
 			if t.Elem != nil {
 				e := *t.Elem

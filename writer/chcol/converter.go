@@ -116,6 +116,8 @@ func (c *Converter) build(serverTZ string) (kernelFunc, error) {
 		return listKernel(c, serverTZ)
 	case "Map":
 		return mapKernel(c, serverTZ)
+	case "Tuple":
+		return tupleKernel(c, serverTZ)
 	}
 	return nil, errNoConversion
 }
@@ -173,6 +175,8 @@ func (c *Converter) nullErr(row int) *ValueError {
 	switch c.target.Base {
 	case "Array", "Map":
 		e.Fix = "fill the value in the source (an empty list will do); ClickHouse " + c.target.Base + " columns cannot be Nullable"
+	case "Tuple":
+		e.Fix = "fill the value in the source (a struct whose fields may be NULL where the Tuple's elements are Nullable); ClickHouse Tuple columns cannot be Nullable"
 	default:
 		n := *c.target
 		n.Nullable = true

@@ -22,7 +22,7 @@ import (
 var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // NativeSupported reports whether AppendNative encodes columns of type t.
-// LowCardinality is encoded at the top level (not inside Array or Map) over
+// LowCardinality is encoded at the top level (not inside Array, Map or Tuple) over
 // strings, fixed strings, numbers and dates; other LowCardinality columns and
 // the types the writer cannot carry are left to clickhouse-go (Append).
 func NativeSupported(t *Type) bool {
@@ -51,6 +51,16 @@ func nativeSupported(t *Type) bool {
 		return !t.Nullable && nativeSupported(t.Elem)
 	case "Map":
 		return !t.Nullable && nativeSupported(t.Key) && nativeSupported(t.Value)
+	case "Tuple":
+		if t.Nullable {
+			return false
+		}
+		for _, e := range t.Elems {
+			if !nativeSupported(e) {
+				return false
+			}
+		}
+		return true
 	}
 	return false
 }
@@ -165,6 +175,17 @@ func appendNative(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byt
 		dst, entries := appendOffsets(dst, chunks, refs)
 		dst = appendNative(dst, t.Key, keys, entries)
 		return appendNative(dst, t.Value, items, entries)
+	case "Tuple":
+		// Each element as a column of its own, one after the other, over
+		// the same rows.
+		fields := make([]arrow.Array, len(chunks))
+		for i, e := range t.Elems {
+			for k, c := range chunks {
+				fields[k] = c.(*array.Struct).Field(i)
+			}
+			dst = appendNative(dst, e, fields, refs)
+		}
+		return dst
 	}
 	panic("chcol: appendNative of unsupported type " + t.String())
 }

@@ -69,6 +69,16 @@ func nativeCases() []appendCase {
 		appendCase{typ: "LowCardinality(Date)", chunks: []func(memory.Allocator) arrow.Array{js(arrow.FixedWidthTypes.Date32, `["2024-01-01", "1970-01-01", "2024-01-01"]`)}},
 		appendCase{typ: "LowCardinality(DateTime)", chunks: []func(memory.Allocator) arrow.Array{js(tsS, `[1700000000, 0, 1700000000]`)}},
 		appendCase{typ: "LowCardinality(String)", chunks: []func(memory.Allocator) arrow.Array{manyStrings(300)}},
+		appendCase{typ: "Tuple(Nullable(UInt32), String)", chunks: []func(memory.Allocator) arrow.Array{js(structOf("1", tupU32, "2", tupStr), `[{"1": null, "2": "a"}, {"1": 2, "2": ""}]`), js(structOf("1", tupU32, "2", tupStr), `[{"1": 3, "2": "`+long+`"}]`)},
+			perm: []uint32{1, 2, 0}},
+		appendCase{typ: "Tuple(a Array(Nullable(Int32)), b Tuple(UUID, Date))", chunks: []func(memory.Allocator) arrow.Array{js(structOf("a", arrow.ListOf(i32), "b", structOf("1", fsb16, "2", arrow.FixedWidthTypes.Date32)),
+			`[{"a": [1, null], "b": {"1": "MDEyMzQ1Njc4OWFiY2RlZg==", "2": "2024-01-01"}}, {"a": [], "b": {"1": "AAAAAAAAAAAAAAAAAAAAAQ==", "2": "1970-01-02"}}]`)}},
+		appendCase{typ: "Tuple(UInt8, String)", chunks: []func(memory.Allocator) arrow.Array{func(mem memory.Allocator) arrow.Array {
+			// A slice of a struct: the fields are read at its offset.
+			full := js(structOf("1", tupU8, "2", tupStr), `[{"1": 9, "2": "skip"}, {"1": 1, "2": "a"}, {"1": 2, "2": "b"}]`)(mem)
+			defer full.Release()
+			return array.NewSlice(full, 1, 3)
+		}}, perm: []uint32{1, 0}},
 	)
 }
 
@@ -152,16 +162,19 @@ func decodeNative(t *testing.T, typ *Type, b []byte, rows int) []string {
 
 func TestNativeSupported(t *testing.T) {
 	for typ, want := range map[string]bool{
-		"String":                             true,
-		"Nullable(Decimal(38, 2))":           true,
-		"Array(Array(Nullable(String)))":     true,
-		"Map(String, Array(UInt8))":          true,
-		"LowCardinality(String)":             true,
-		"LowCardinality(Nullable(String))":   true,
-		"LowCardinality(Decimal(9, 2))":      false,
-		"Array(LowCardinality(String))":      false,
-		"Map(LowCardinality(String), UInt8)": false,
-		"Decimal(76, 2)":                     false,
+		"String":                               true,
+		"Nullable(Decimal(38, 2))":             true,
+		"Array(Array(Nullable(String)))":       true,
+		"Map(String, Array(UInt8))":            true,
+		"LowCardinality(String)":               true,
+		"LowCardinality(Nullable(String))":     true,
+		"LowCardinality(Decimal(9, 2))":        false,
+		"Array(LowCardinality(String))":        false,
+		"Map(LowCardinality(String), UInt8)":   false,
+		"Decimal(76, 2)":                       false,
+		"Tuple(UInt8, Nullable(String))":       true,
+		"Array(Tuple(a UInt8, b Array(Date)))": true,
+		"Tuple(LowCardinality(String))":        false,
 	} {
 		parsed, err := ParseType(typ)
 		if err != nil {

@@ -138,6 +138,8 @@ func fillDefaults(a arrow.Array, t *Type, mem memory.Allocator) (arrow.Array, er
 		return fromBuffers(dt, n, offBuf, valBuf), nil
 	case *arrow.ListType, *arrow.MapType:
 		return emptyListsForNulls(a, mem)
+	case *arrow.StructType:
+		return tupleDefaults(a, t, mem)
 	}
 	return nil, fmt.Errorf("null_as_default: NULL into non-Nullable column %s is not supported for this type: make the column Nullable or fill the value in the source", t)
 }

@@ -22,6 +22,8 @@
 //	LowCardinality(T)            T's array
 //	Array(T)                     arrow List(T), element field nullable
 //	Map(K, V)                    arrow Map(K, V)
+//	Tuple(T1, T2, ...)           arrow Struct of the elements' canonical types, fields
+//	                             named as the elements ("1", "2", ... when unnamed)
 package chcol
 
 import (
@@ -47,6 +49,11 @@ type Type struct {
 	Elem *Type
 	// Key and Value are the key and value types of a Map.
 	Key, Value *Type
+	// Elems are the element types of a Tuple, in order.
+	Elems []*Type
+	// Names are the element names of a named Tuple ("Tuple(a UInt32, b
+	// String)"); nil for an unnamed one. Either every element is named or none.
+	Names []string
 	// Precision is the number of decimal digits of a Decimal, or the sub-second
 	// precision (0..9) of a DateTime64.
 	Precision int
@@ -80,8 +87,9 @@ var simpleTypes = map[string]bool{
 // ParseType parses a ClickHouse column type as the server prints it, for example
 // "LowCardinality(Nullable(String))", "DateTime('Europe/Moscow')", "Decimal(18, 4)",
 // "Decimal64(4)", "Enum8('a' = 1, 'b' = -2)", "Array(Nullable(Int32))",
-// "Map(String, UInt64)", "FixedString(16)" or "DateTime64(3, 'UTC')". Types the
-// writer does not know (Tuple, Nested, JSON, AggregateFunction, ...) are errors.
+// "Map(String, UInt64)", "Tuple(UInt32, String)", "Tuple(a UInt32, b String)",
+// "FixedString(16)" or "DateTime64(3, 'UTC')". Types the writer does not know
+// (Nested, JSON, AggregateFunction, ...) are errors.
 func ParseType(s string) (*Type, error) {
 	p := &typeParser{s: s}
 	t, err := p.parseType(0)
@@ -233,13 +241,13 @@ func (p *typeParser) parseType(depth int) (*Type, error) {
 			return nil, err
 		}
 		if name == "Nullable" {
-			if inner.Nullable || inner.LowCardinality || inner.Base == "Array" || inner.Base == "Map" {
+			if inner.Nullable || inner.LowCardinality || inner.Base == "Array" || inner.Base == "Map" || inner.Base == "Tuple" {
 				return nil, fmt.Errorf("%s cannot be inside Nullable", inner)
 			}
 			inner.Nullable = true
 			return inner, nil
 		}
-		if inner.LowCardinality || inner.Base == "Array" || inner.Base == "Map" {
+		if inner.LowCardinality || inner.Base == "Array" || inner.Base == "Map" || inner.Base == "Tuple" {
 			return nil, fmt.Errorf("%s cannot be inside LowCardinality", inner)
 		}
 		inner.LowCardinality = true
@@ -269,6 +277,8 @@ func (p *typeParser) parseType(depth int) (*Type, error) {
 			return nil, err
 		}
 		return &Type{Base: "Map", Key: k, Value: v}, p.expect(')')
+	case name == "Tuple":
+		return p.parseTuple(depth)
 	case name == "FixedString":
 		n, err := p.oneIntParam()
 		if err != nil {
@@ -340,6 +350,95 @@ func (p *typeParser) parseType(depth int) (*Type, error) {
 		return &Type{Base: name}, nil
 	}
 	return nil, fmt.Errorf("column type %s at offset %d is not supported", name, start)
+}
+
+// parseTuple reads the elements of a Tuple after its name: types, each
+// optionally preceded by a name (plain or backquoted), all named or none.
+func (p *typeParser) parseTuple(depth int) (*Type, error) {
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	t := &Type{Base: "Tuple"}
+	seen := map[string]bool{}
+	for {
+		name, err := p.elementName()
+		if err != nil {
+			return nil, err
+		}
+		elem, err := p.parseType(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if name != "" {
+			if seen[name] {
+				return nil, fmt.Errorf("tuple element name %q declared twice", name)
+			}
+			seen[name] = true
+			t.Names = append(t.Names, name)
+		}
+		t.Elems = append(t.Elems, elem)
+		if !p.accept(',') {
+			break
+		}
+	}
+	if len(t.Names) > 0 && len(t.Names) != len(t.Elems) {
+		return nil, fmt.Errorf("tuple elements must be all named or all unnamed")
+	}
+	return t, p.expect(')')
+}
+
+// elementName reads the name before a Tuple element's type, if there is one,
+// and returns "" otherwise, leaving the position at the type.
+func (p *typeParser) elementName() (string, error) {
+	p.skipSpace()
+	if p.pos < len(p.s) && p.s[p.pos] == '`' {
+		return p.backquoted()
+	}
+	start := p.pos
+	name := p.ident()
+	if name == "" {
+		p.pos = start
+		return "", nil
+	}
+	// A name is followed by its type, an identifier; a type name never is.
+	p.skipSpace()
+	if p.pos < len(p.s) && isIdentStart(p.s[p.pos]) {
+		return name, nil
+	}
+	p.pos = start
+	return "", nil
+}
+
+func isIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// backquoted reads a backquoted identifier with backslash escapes (a doubled
+// backquote also stands for one).
+func (p *typeParser) backquoted() (string, error) {
+	p.pos++ // the opening backquote
+	var b strings.Builder
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		switch {
+		case c == '\\' && p.pos+1 < len(p.s):
+			b.WriteByte(p.s[p.pos+1])
+			p.pos += 2
+		case c == '`' && p.pos+1 < len(p.s) && p.s[p.pos+1] == '`':
+			b.WriteByte('`')
+			p.pos += 2
+		case c == '`':
+			p.pos++
+			if b.Len() == 0 {
+				return "", fmt.Errorf("empty tuple element name")
+			}
+			return b.String(), nil
+		default:
+			b.WriteByte(c)
+			p.pos++
+		}
+	}
+	return "", fmt.Errorf("unterminated name")
 }
 
 func (p *typeParser) oneIntParam() (int64, error) {
@@ -443,6 +542,19 @@ func (t *Type) write(b *strings.Builder) {
 		b.WriteString(", ")
 		t.Value.write(b)
 		b.WriteByte(')')
+	case "Tuple":
+		b.WriteByte('(')
+		for i, e := range t.Elems {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			if t.Names != nil {
+				b.WriteString(backquoteIfNeeded(t.Names[i]))
+				b.WriteByte(' ')
+			}
+			e.write(b)
+		}
+		b.WriteByte(')')
 	case "FixedString":
 		fmt.Fprintf(b, "(%d)", t.Size)
 	case "Decimal":
@@ -473,6 +585,29 @@ func (t *Type) write(b *strings.Builder) {
 	if t.LowCardinality {
 		b.WriteByte(')')
 	}
+}
+
+// backquoteIfNeeded returns a Tuple element name as ClickHouse prints it:
+// bare when it is a plain identifier, else backquoted.
+func backquoteIfNeeded(s string) string {
+	plain := s != "" && isIdentStart(s[0])
+	for i := 0; plain && i < len(s); i++ {
+		c := s[i]
+		plain = isIdentStart(c) || c >= '0' && c <= '9'
+	}
+	if plain {
+		return s
+	}
+	var b strings.Builder
+	b.WriteByte('`')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '`' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('`')
+	return b.String()
 }
 
 // quoteLiteral quotes s as a ClickHouse string literal.

@@ -72,7 +72,7 @@ func TestParseTypeErrors(t *testing.T) {
 	}{
 		{"", "expected a type name"},
 		{"Strin", "Strin at offset 0 is not supported"},
-		{"Tuple(UInt8, String)", "Tuple at offset 0 is not supported"},
+		{"Nested(a UInt8, b String)", "Nested at offset 0 is not supported"},
 		{"Nullable(Array(UInt8))", "Array(UInt8) cannot be inside Nullable"},
 		{"Nullable(Nullable(UInt8))", "cannot be inside Nullable"},
 		{"Nullable(LowCardinality(String))", "cannot be inside Nullable"},
@@ -162,6 +162,7 @@ func FuzzParseType(f *testing.F) {
 		"LowCardinality(Nullable(String))", "DateTime('Europe/Moscow')", "Decimal(18, 4)",
 		"Decimal64(4)", "Enum8('a' = 1, 'b' = -2)", "Array(Nullable(Int32))", "Map(String, UInt64)",
 		"FixedString(16)", "DateTime64(3, 'UTC')", `Enum16('a\'b' = 7, '\\' = -300)`, "Array(Array(UInt8))",
+		"Tuple(UInt8, Nullable(String))", "Tuple(a Array(UInt8), `b c` Tuple(x String))",
 	} {
 		f.Add(s)
 	}

@@ -1,0 +1,284 @@
+package chcol
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// tupleKernel converts an Arrow Struct into Tuple(T1, T2, ...), converting
+// each field with the Converter of its element. Fields are matched to the
+// elements by name when the Tuple is named and every element has a field of
+// its name, otherwise by position, which needs as many fields as elements.
+// A Tuple cannot be Nullable, so Convert refuses the struct's own NULLs;
+// they reach the kernel only under null_as_default (NullAsDefault converts
+// through a Nullable target), and then the result keeps them as NULL rows
+// whose elements are NULL too, for tupleDefaults to fill in.
+func tupleKernel(c *Converter, serverTZ string) (kernelFunc, error) {
+	s, ok := c.src.(*arrow.StructType)
+	if !ok {
+		return nil, errNoConversion
+	}
+	fieldOf, err := matchTupleFields(c.target, s)
+	if err != nil {
+		return nil, err
+	}
+	elems := make([]*Converter, len(c.target.Elems))
+	for i, e := range c.target.Elems {
+		f := s.Field(fieldOf[i])
+		if elems[i], err = NewConverter(e, serverTZ, f.Type); err != nil {
+			return nil, fmt.Errorf("load struct field %s into element %s of %s: %w", f.Name, c.target.ElemName(i), c.target, err)
+		}
+	}
+	// Under NULL structs every element is NULL, also a non-Nullable one:
+	// those are converted as Nullable and checked for NULLs of their own.
+	var underNulls []*Converter
+	if c.target.Nullable {
+		underNulls = make([]*Converter, len(elems))
+		for i, e := range c.target.Elems {
+			n := *e
+			n.Nullable = true
+			if underNulls[i], err = NewConverter(&n, serverTZ, s.Field(fieldOf[i]).Type); err != nil {
+				return nil, fmt.Errorf("load struct field %s into element %s of %s: %w", s.Field(fieldOf[i]).Name, c.target.ElemName(i), c.target, err)
+			}
+		}
+	}
+	dst := c.dst
+	same := arrow.TypeEqual(c.src, dst)
+	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+		if src.NullN() > 0 && underNulls != nil {
+			return c.convertNullStructs(src.(*array.Struct), fieldOf, elems, underNulls, mem)
+		}
+		st := src.(*array.Struct)
+		outs := make([]arrow.Array, len(elems))
+		defer func() {
+			for _, o := range outs {
+				if o != nil {
+					o.Release()
+				}
+			}
+		}()
+		unchanged := same
+		for i, conv := range elems {
+			field := st.Field(fieldOf[i])
+			out, err := conv.Convert(field, mem)
+			if err != nil {
+				return nil, c.tupleElementErr(err, i)
+			}
+			outs[i] = out
+			unchanged = unchanged && out == field
+		}
+		if unchanged && src.NullN() == 0 {
+			src.Retain()
+			return src, nil
+		}
+		children := make([]arrow.ArrayData, len(outs))
+		for i, o := range outs {
+			children[i] = o.Data()
+		}
+		d := array.NewData(dst, src.Len(), []*memory.Buffer{nil}, children, 0, 0)
+		defer d.Release()
+		return array.MakeFromData(d), nil
+	}, nil
+}
+
+// convertNullStructs converts a struct array with NULL rows into a Tuple
+// array with the same NULL rows, each element NULL under them. A NULL value
+// of a non-Nullable element in a row that is not NULL is refused.
+func (c *Converter) convertNullStructs(st *array.Struct, fieldOf []int, elems, underNulls []*Converter, mem memory.Allocator) (arrow.Array, error) {
+	n := st.Len()
+	children := make([]arrow.ArrayData, len(elems))
+	outs := make([]arrow.Array, 0, len(elems))
+	defer func() {
+		for _, o := range outs {
+			o.Release()
+		}
+	}()
+	for i := range elems {
+		field := MaskNulls(st.Field(fieldOf[i]), st, mem)
+		out, err := underNulls[i].Convert(field, mem)
+		field.Release()
+		if err != nil {
+			return nil, c.tupleElementErr(err, i)
+		}
+		outs = append(outs, out)
+		if !c.target.Elems[i].Nullable && out.NullN() > st.NullN() {
+			for r := 0; r < n; r++ {
+				if st.IsValid(r) && out.IsNull(r) {
+					return nil, c.tupleElementErr(elems[i].nullErr(r), i)
+				}
+			}
+		}
+		children[i] = out.Data()
+	}
+	valid := validityOf(st, mem)
+	if valid != nil {
+		defer valid.Release()
+	}
+	d := array.NewData(c.dst, n, []*memory.Buffer{valid}, children, st.NullN(), 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+// MaskNulls returns field, a child of the struct (or other parent) array st
+// aligned with it row for row, with a row NULL wherever st's row is NULL:
+// what the field holds as part of st. When st has no NULL it is field
+// itself, retained. The caller releases the result.
+func MaskNulls(field, st arrow.Array, mem memory.Allocator) arrow.Array {
+	if st.NullN() == 0 {
+		field.Retain()
+		return field
+	}
+	d := field.Data()
+	n, off := field.Len(), d.Offset()
+	buf := memory.NewResizableBuffer(mem)
+	buf.Resize(int(bitutil.BytesForBits(int64(off + n))))
+	bits := buf.Bytes()
+	clear(bits)
+	nulls := 0
+	for i := 0; i < n; i++ {
+		if st.IsValid(i) && field.IsValid(i) {
+			bitutil.SetBit(bits, off+i)
+		} else {
+			nulls++
+		}
+	}
+	bufs := append([]*memory.Buffer{buf}, d.Buffers()[1:]...)
+	var out *array.Data
+	if d.DataType().ID() == arrow.DICTIONARY {
+		out = array.NewDataWithDictionary(d.DataType(), n, bufs, nulls, off, d.Dictionary().(*array.Data))
+	} else {
+		out = array.NewData(d.DataType(), n, bufs, d.Children(), nulls, off)
+	}
+	buf.Release()
+	defer out.Release()
+	return array.MakeFromData(out)
+}
+
+// tupleDefaults returns a, a canonical Tuple array of type t, with every NULL
+// row made the Tuple's default (each element's: NULL for a Nullable one) and
+// no validity bitmap. Rows under NULLs hold NULL elements (tupleKernel).
+func tupleDefaults(a arrow.Array, t *Type, mem memory.Allocator) (arrow.Array, error) {
+	st := a.(*array.Struct)
+	children := make([]arrow.ArrayData, len(t.Elems))
+	var outs []arrow.Array
+	defer func() {
+		for _, o := range outs {
+			o.Release()
+		}
+	}()
+	for i, e := range t.Elems {
+		child := st.Field(i)
+		if !e.Nullable && child.NullN() > 0 {
+			filled, err := fillDefaults(child, e, mem)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, filled)
+			child = filled
+		}
+		children[i] = child.Data()
+	}
+	d := array.NewData(a.DataType(), a.Len(), []*memory.Buffer{nil}, children, 0, 0)
+	defer d.Release()
+	return array.MakeFromData(d), nil
+}
+
+// matchTupleFields returns, for each element of the Tuple t, the index of the
+// struct field s that feeds it.
+func matchTupleFields(t *Type, s *arrow.StructType) ([]int, error) {
+	n := len(t.Elems)
+	fieldNames := make([]string, s.NumFields())
+	for i, f := range s.Fields() {
+		fieldNames[i] = f.Name
+	}
+	out := make([]int, n)
+	if t.Names != nil {
+		byName := true
+		for i, name := range t.Names {
+			j, ok := s.FieldIdx(name)
+			if !ok {
+				byName = false
+				break
+			}
+			out[i] = j
+		}
+		if byName {
+			if s.NumFields() != n {
+				var extra []string
+				for _, f := range fieldNames {
+					if !contains(t.Names, f) {
+						extra = append(extra, f)
+					}
+				}
+				return nil, fmt.Errorf("cannot load struct<%s> into column type %s: struct fields %s are not elements of the Tuple; drop them in a transform or add them to the Tuple",
+					strings.Join(fieldNames, ", "), t, strings.Join(extra, ", "))
+			}
+			return out, nil
+		}
+		// Some names match, in other places: matching by position would
+		// load a field into an element of another name.
+		for i, name := range t.Names {
+			if j, ok := s.FieldIdx(name); ok && j != i {
+				return nil, fmt.Errorf("cannot load struct<%s> into column type %s: field %s is at position %d of the struct but element %s is at position %d of the Tuple, and not every element has a field of its name; name the struct fields as the Tuple's elements",
+					strings.Join(fieldNames, ", "), t, name, j+1, name, i+1)
+			}
+		}
+	}
+	if s.NumFields() != n {
+		how := "by position"
+		if t.Names != nil {
+			how = "by position, as not every element has a field of its name,"
+		}
+		return nil, fmt.Errorf("cannot load struct<%s> into column type %s: fields are matched %s and the struct has %d fields where the Tuple has %d elements",
+			strings.Join(fieldNames, ", "), t, how, s.NumFields(), n)
+	}
+	for i := range out {
+		out[i] = i
+	}
+	return out, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// tupleElementErr turns the refusal of a value of element i into the
+// refusal of the Tuple row that holds it.
+func (c *Converter) tupleElementErr(err error, i int) error {
+	var ve *ValueError
+	if !errors.As(err, &ve) {
+		return fmt.Errorf("element %s of %s: %w", c.target.ElemName(i), c.target, err)
+	}
+	elem := c.target.Elems[i]
+	where := "in element " + c.target.ElemName(i)
+	out := &ValueError{Row: ve.Row, Value: ve.Value, Fix: ve.Fix}
+	if ve.Value == "NULL" && ve.Reason == "NULL into non-Nullable column "+elem.String() {
+		out.Reason = fmt.Sprintf("NULL %s into non-Nullable %s", where, elem)
+		out.Fix = "fill the value in the source"
+		if elem.Base != "Array" && elem.Base != "Map" && elem.Base != "Tuple" {
+			t := *c.target
+			t.Elems = append([]*Type(nil), c.target.Elems...)
+			e := *elem
+			e.Nullable = true
+			t.Elems[i] = &e
+			out.Fix = "make the column " + t.String() + " or fill the value in the source"
+		}
+		return out
+	}
+	out.Reason = where + " " + ve.Reason
+	if ve.Value == "NULL" {
+		out.Reason = "NULL " + where + " " + strings.TrimPrefix(ve.Reason, "NULL ")
+	}
+	return out
+}
