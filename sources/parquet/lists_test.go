@@ -288,7 +288,7 @@ func legacyListColumns(t *testing.T, nulls bool) []legacyColumn {
 			var xs, ks []int32
 			var xdefs, xreps, kdefs []int16
 			for r := 0; r < legacyRows; r++ {
-				if r%7 == 6 {
+				if r%7 == 6 && nulls {
 					xdefs, xreps, kdefs = append(xdefs, 0), append(xreps, 0), append(kdefs, 0)
 					continue
 				}
@@ -306,7 +306,7 @@ func legacyListColumns(t *testing.T, nulls bool) []legacyColumn {
 		},
 		want: arrow.StructOf(arrow.Field{Name: "xs", Type: elem(arrow.PrimitiveTypes.Int32, false, "item")}, arrow.Field{Name: "k", Type: arrow.PrimitiveTypes.Int32}),
 		json: func(r int) any {
-			if r%7 == 6 {
+			if r%7 == 6 && nulls {
 				return nil
 			}
 			return map[string]any{"xs": legacyList(r, false, false), "k": r}

@@ -615,3 +615,59 @@ func TestLoadUnknownLogicalTypes(t *testing.T) {
 		t.Fatalf("table holds\n%v\nwant\n%v", got, want)
 	}
 }
+
+// TestLoadLegacyListsOfStructs loads the two-level layouts whose elements
+// are structs (an "array" group of two fields) and a repeated field inside a
+// group into Array(Tuple) and Tuple(Array, ...) columns. (18.16 stores an
+// Array(Tuple) column as the columns f.1 and f.2.)
+func TestLoadLegacyListsOfStructs(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	path := filepath.Join(t.TempDir(), "legacy.parquet")
+	writeLegacyLists(t, path, legacyListColumns(t, false))
+	table := db + ".structs"
+	mustExec(t, conn, "CREATE TABLE "+table+` (f Array(Tuple(Int32, Nullable(Int32))), h Tuple(Array(Int32), Int32))
+		ENGINE = MergeTree ORDER BY tuple()`)
+	if err := runLoad(t, path, table, "  ignore_extra_columns: true\n"); err != nil {
+		t.Fatal(err)
+	}
+	var want []string
+	for g := 0; g < 2; g++ {
+		for r := 0; r < legacyRows; r++ {
+			l := legacyList(r, false, false)
+			var ys []*int32
+			for _, v := range l {
+				var y *int32
+				if *v%2 == 0 {
+					w := *v + 1
+					y = &w
+				}
+				ys = append(ys, y)
+			}
+			want = append(want, fmt.Sprintf("%s %s %s %d", listString(l), listString(ys), listString(legacyList(r, false, false)), r))
+		}
+	}
+	q, err := conn.Query(context.Background(), "SELECT `f.1`, `f.2`, tupleElement(h, 1), tupleElement(h, 2) FROM "+table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	var got []string
+	for q.Next() {
+		var xs, hx []int32
+		var ys []*int32
+		var k int32
+		if err := q.Scan(&xs, &ys, &hx, &k); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %d", listString(ptrs(xs)), listString(ys), listString(ptrs(hx)), k))
+	}
+	if err := q.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(got)
+	sort.Strings(want)
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("table holds\n%v\nwant\n%v", got, want)
+	}
+}
