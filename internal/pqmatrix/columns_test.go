@@ -311,6 +311,7 @@ func matrixColumns() []column {
 	add(both("dec38", &arrow.Decimal128Type{Precision: 38, Scale: 10}, "Decimal(38, 10)", kindDecimal, decimalGen(38))...)
 	add(both("l_i32", arrow.ListOf(arrow.PrimitiveTypes.Int32), "Array(Int32)", kindInt, listGen(intGen(math.MinInt32, math.MaxInt32)))...)
 	add(both("l_str", arrow.ListOf(arrow.BinaryTypes.String), "Array(String)", kindBytes, listGen(stringGen()))...)
+	add(typesColumns()...)
 	return cols
 }
 

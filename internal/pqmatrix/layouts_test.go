@@ -50,8 +50,6 @@ func utf8Node(name string, rep parquet.Repetition) schema.Node {
 	return n
 }
 
-const legacyListsBranch = "legacy two-level lists load on branch pq-types (issue 8, types)"
-
 var listLayouts = []listLayout{
 	{
 		name: "bare_repeated",
@@ -78,8 +76,6 @@ var listLayouts = []listLayout{
 			return listGroup("l", parquet.Repetitions.Required, g)
 		},
 		ch: "Array(String)", phys: parquet.Types.ByteArray, emptyDef: 0, elemDef: 1, nullDef: -1,
-		// On the base commit: "cannot load Arrow type struct<str: utf8> into column type String".
-		skip: legacyListsBranch,
 	},
 	{
 		name: "two_level_tuple",
@@ -92,8 +88,6 @@ var listLayouts = []listLayout{
 			return listGroup("l", parquet.Repetitions.Required, g)
 		},
 		ch: "Array(Int64)", phys: parquet.Types.Int64, emptyDef: 0, elemDef: 1, nullDef: -1,
-		// On the base commit: "cannot load Arrow type struct<v: int64> into column type Int64".
-		skip: legacyListsBranch,
 	},
 	{
 		name: "three_level_bag",

@@ -56,7 +56,7 @@ func (r *splitReader) failingColumn() (name string) {
 	if err != nil {
 		return ""
 	}
-	normalizeManifest(fr.Manifest, r.file.meta.Schema, nil)
+	normalizeManifest(fr.Manifest, r.file.meta.Schema, nil, normalizeOptions{reading: true, int96Unit: r.src.int96Unit()})
 	for _, f := range r.schema.Fields() {
 		if r.columnFails(fr, f.Name) {
 			return f.Name

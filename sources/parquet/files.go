@@ -11,7 +11,6 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
@@ -50,7 +49,7 @@ func (s *Source) load(ctx context.Context) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			f, err := readFooter(p)
+			f, err := readFooter(p, s.int96Unit())
 			if err != nil {
 				return err
 			}
@@ -122,7 +121,7 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 
 // readFooter opens path, reads its metadata and closes it again. A decoder
 // panic on a corrupt footer becomes an error.
-func readFooter(path string) (_ *fileInfo, err error) {
+func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("read metadata of %s: corrupt file: %v", path, p)
@@ -133,7 +132,7 @@ func readFooter(path string) (_ *fileInfo, err error) {
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
 	defer osf.Close()
-	r, err := file.NewParquetReader(osf, file.WithReadProps(readerProperties()))
+	r, err := openReader(osf) // logical_types.go
 	if err != nil {
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
@@ -145,7 +144,7 @@ func readFooter(path string) (_ *fileInfo, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("map schema of %s to arrow: %w", path, err)
 	}
-	normalizeManifest(manifest, meta.Schema, nil)
+	normalizeManifest(manifest, meta.Schema, nil, normalizeOptions{int96Unit: int96Unit})
 	f := &fileInfo{path: path, meta: meta, fields: manifest.Fields, index: make(map[string]int, len(manifest.Fields))}
 	for i, sf := range manifest.Fields {
 		name := sf.Field.Name
@@ -166,22 +165,37 @@ func readerProperties() *parquet.ReaderProperties {
 	return parquet.NewReaderProperties(nil)
 }
 
+// normalizeOptions say what normalizeManifest is for.
+type normalizeOptions struct {
+	// reading is set for the manifest the split reader hands pqarrow, unset
+	// for the schema the source promises. The two differ where pqarrow
+	// cannot read a column straight into the promised type: INT96 leaves
+	// are read as int96Raw, and legacy two-level lists keep the struct
+	// pqarrow puts around their elements; reshape (reshape.go) turns what
+	// pqarrow read into the promised type.
+	reading bool
+	// int96Unit is the unit of the Timestamps INT96 leaves come out as.
+	int96Unit arrow.TimeUnit
+}
+
 // normalizeManifest adjusts the Arrow types pqarrow inferred for m, whose
 // Parquet schema is descr, to what the source promises: dictionary types
 // become their value types, so the leaf readers decode dictionary-encoded
 // columns into plain arrays; large strings and binaries become String and
-// Binary; and timestamps stored with
-// isAdjustedToUTC=false get no time zone (pqarrow v15 marks every
-// timestamp UTC). Types of nested fields are rebuilt from their children.
-// Top-level leaves in keepDict stay dictionaries of String or Binary, for
-// the split reader to expand (see dict.go).
-func normalizeManifest(m *pqarrow.SchemaManifest, descr *schema.Schema, keepDict map[int]bool) {
+// Binary; timestamps stored with isAdjustedToUTC=false get no time zone
+// (pqarrow v15 marked every timestamp UTC); INT96 timestamps get the
+// configured unit; and the elements of legacy two-level lists lose the
+// one-field struct pqarrow wraps them in (lists.go). Types of nested fields
+// are rebuilt from their children. Top-level leaves in keepDict stay
+// dictionaries of String or Binary, for the split reader to expand (see
+// dict.go).
+func normalizeManifest(m *pqarrow.SchemaManifest, descr *schema.Schema, keepDict map[int]bool, opts normalizeOptions) {
 	for i := range m.Fields {
 		sf := &m.Fields[i]
 		if len(sf.Children) == 0 && keepDict[sf.ColIndex] && sf.Field != nil && isStringDict(sf.Field.Type) {
 			continue
 		}
-		normalizeField(sf, descr)
+		normalizeField(sf, descr, opts)
 	}
 }
 
@@ -192,18 +206,22 @@ func isStringDict(t arrow.DataType) bool {
 	return ok && d.IndexType.ID() == arrow.INT32 && (d.ValueType.ID() == arrow.STRING || d.ValueType.ID() == arrow.BINARY)
 }
 
-func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema) {
+func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema, opts normalizeOptions) {
 	if sf.Field == nil {
 		return
 	}
 	var t arrow.DataType
 	if len(sf.Children) == 0 {
-		t = leafType(sf.Field.Type, descr.Column(sf.ColIndex))
+		t = leafType(sf.Field.Type, descr.Column(sf.ColIndex), opts)
 	} else {
 		for i := range sf.Children {
-			normalizeField(&sf.Children[i], descr)
+			normalizeField(&sf.Children[i], descr, opts)
 		}
 		t = nestedType(sf.Field.Type, sf.Children)
+		t = listElemNullability(t, sf)
+		if !opts.reading {
+			t = unwrapLegacyList(sf.Field.Name, t)
+		}
 	}
 	if t != sf.Field.Type {
 		f := *sf.Field
@@ -213,9 +231,15 @@ func normalizeField(sf *pqarrow.SchemaField, descr *schema.Schema) {
 }
 
 // leafType returns the type a leaf column of type t is read as.
-func leafType(t arrow.DataType, col *schema.Column) arrow.DataType {
+func leafType(t arrow.DataType, col *schema.Column, opts normalizeOptions) arrow.DataType {
 	if d, ok := t.(*arrow.DictionaryType); ok {
 		t = d.ValueType
+	}
+	// Extension types (pqarrow v18 reads the UUID logical type as
+	// arrow.uuid) come out as their storage: UUID as FixedSizeBinary(16),
+	// which loads into UUID and FixedString(16) columns.
+	if e, ok := t.(arrow.ExtensionType); ok {
+		t = e.StorageType()
 	}
 	// Large variants come from a stored Arrow schema (pandas writes
 	// large_string); one batch never needs 64-bit offsets.
@@ -226,12 +250,21 @@ func leafType(t arrow.DataType, col *schema.Column) arrow.DataType {
 		return arrow.BinaryTypes.Binary
 	}
 	ts, ok := t.(*arrow.TimestampType)
-	if !ok || (ts.TimeZone != "" && ts.TimeZone != "UTC") {
+	if !ok || (ts.TimeZone != "" && ts.TimeZone != "UTC" && col.PhysicalType() != parquet.Types.Int96) {
 		return t // not a timestamp, or the zone comes from a stored Arrow schema
+	}
+	if col.PhysicalType() == parquet.Types.Int96 {
+		if opts.reading {
+			return newInt96Raw()
+		}
+		if ts.Unit == opts.int96Unit {
+			return t
+		}
+		return &arrow.TimestampType{Unit: opts.int96Unit, TimeZone: ts.TimeZone}
 	}
 	lt, ok := col.LogicalType().(schema.TimestampLogicalType)
 	if !ok {
-		return t // INT96: always UTC
+		return t
 	}
 	tz := ""
 	if lt.IsAdjustedToUTC() || lt.IsFromConvertedType() {

@@ -10,9 +10,15 @@
 // with int32 indices. Large strings and binaries come out as String and
 // Binary too. Timestamps keep their unit and have time zone "UTC" when
 // stored with isAdjustedToUTC=true (or as legacy TIMESTAMP_MILLIS/MICROS),
-// no zone otherwise; INT96 timestamps come out as Timestamp(ns, UTC).
-// Decimals come out as Decimal128 (Decimal256 beyond 38 digits), lists as
-// List.
+// no zone otherwise; INT96 timestamps come out as Timestamp(ns, UTC), or in
+// the unit Config.INT96TimestampUnit names (a value the unit cannot hold
+// exactly is an error naming its row). Decimals come out as Decimal128
+// (Decimal256 beyond 38 digits), lists as List, legacy two-level lists too
+// (without the one-field struct pqarrow wraps some of their elements in;
+// lists.go), FLOAT16 as Float16 and FIXED_LEN_BYTE_ARRAY without a logical
+// type as FixedSizeBinary. A column whose logical type this reader does not
+// know comes out as its physical type, as the format asks
+// (logical_types.go).
 //
 // Codecs are uncompressed, Snappy, Gzip, Brotli, Zstd, LZ4_RAW and the
 // deprecated LZ4 codec, which chload decodes itself as Arrow C++ does
@@ -74,6 +80,11 @@ type Config struct {
 	// MaxUncompressedPageBytes is the largest page the reader accepts once
 	// decompressed. Optional, defaults to 256MiB.
 	MaxUncompressedPageBytes bytesize.Size `yaml:"max_uncompressed_page_bytes"`
+	// INT96TimestampUnit is the unit INT96 timestamps are read in: "ns",
+	// "us", "ms" or "s". Optional, defaults to "ns", which keeps every
+	// digit but holds only 1677-09-21 to 2262-04-11; "us" holds any date.
+	// A value the unit cannot hold exactly is an error naming its row.
+	INT96TimestampUnit string `yaml:"int96_timestamp_unit"`
 }
 
 // Source reads local Parquet files. Set the exported fields before the first
@@ -115,6 +126,9 @@ func New(cfg Config) (*Source, error) {
 		if _, err := filepath.Match(p, ""); err != nil {
 			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: bad pattern %q: %w", i, p, err))
 		}
+	}
+	if _, ok := int96Units[cfg.INT96TimestampUnit]; !ok {
+		errs = append(errs, fmt.Errorf("parquet source: int96_timestamp_unit: %q is not one of ns, us, ms, s", cfg.INT96TimestampUnit))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
@@ -201,6 +215,8 @@ func (s *Source) allocator() memory.Allocator {
 	}
 	return s.Allocator
 }
+
+func (s *Source) int96Unit() arrow.TimeUnit { return int96Units[s.cfg.INT96TimestampUnit] }
 
 func (s *Source) batchSize() int64 {
 	if s.BatchSize <= 0 {

@@ -38,6 +38,7 @@ type splitReader struct {
 	dicts map[int]arrow.Array
 	err   error
 	done  bool
+	rows  int64 // rows of the split before cur
 }
 
 func newSplitReader(ctx context.Context, src *Source, f *fileInfo, sp sources.Split, leaves []int, schema *arrow.Schema) *splitReader {
@@ -80,16 +81,22 @@ func (r *splitReader) Next() bool {
 	}
 	rec := r.rr.Record()
 	cols := rec.Columns()
+	base := r.rows
+	r.rows += rec.NumRows()
 	var expanded []arrow.Array
 	for i, c := range cols {
 		d, ok := c.(*array.Dictionary)
-		if !ok {
+		want := r.schema.Field(i).Type
+		if !ok && arrow.TypeEqual(c.DataType(), want) {
 			continue
 		}
 		name := rec.Schema().Field(i).Name
 		var out arrow.Array
 		var err error
-		if r.src.keepDict[name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING {
+		if !ok {
+			// INT96 and legacy lists (reshape.go).
+			out, err = reshape(c, want, r.src.allocator(), func(row int) int64 { return base + int64(row) })
+		} else if r.src.keepDict[name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING {
 			if err = checkIndices(d); err == nil {
 				out = r.shareDictionary(i, d)
 			}
@@ -215,7 +222,7 @@ func (r *splitReader) open() error {
 	if err != nil {
 		return fmt.Errorf("open %s: map schema to arrow: %w", r.split, err)
 	}
-	normalizeManifest(fr.Manifest, r.file.meta.Schema, keepDict)
+	normalizeManifest(fr.Manifest, r.file.meta.Schema, keepDict, normalizeOptions{reading: true, int96Unit: r.src.int96Unit()})
 	if r.src.Parallel && r.schema.NumFields() > 1 {
 		p := &parallelReader{}
 		for _, f := range r.schema.Fields() {

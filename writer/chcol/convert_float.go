@@ -6,12 +6,14 @@ import (
 	"strconv"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
-// floatKernel converts into Float32 or Float64. Floats, decimals and text round to
-// the nearest D (Float64 -> Float32 rounds, but a finite value beyond the Float32
+// floatKernel converts into Float32 or Float64. Float16 converts exactly (every
+// half-precision value, subnormals, infinities, NaN and -0 included, is a Float32).
+// Floats, decimals and text round to the nearest D (Float64 -> Float32 rounds, but a finite value beyond the Float32
 // range is refused rather than turned into an infinity); integers must be exactly
 // representable.
 func floatKernel[D float](c *Converter) (kernelFunc, error) {
@@ -40,6 +42,13 @@ func floatKernel[D float](c *Converter) (kernelFunc, error) {
 				d := D(f)
 				return d, !math.IsInf(float64(d), 0) || math.IsInf(f, 0)
 			}, func(i int) *ValueError { return outOfRange(src, i) })
+		}, nil
+	case arrow.FLOAT16:
+		return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
+			vals := src.(*array.Float16).Values()
+			return mapFixed(dst, src, mem, func(i int) (D, bool) {
+				return D(halfToFloat32(vals[i].Uint16())), true
+			}, nil)
 		}, nil
 	case arrow.INT8:
 		return floatFromInts[int8, D](dst, inexact), nil
@@ -96,4 +105,22 @@ func floatFromInts[S integer, D float](dst arrow.DataType, inexact func(arrow.Ar
 			return d, back < 1<<64 && uint64(back) == uint64(v)
 		}, func(i int) *ValueError { return inexact(src, i) })
 	}
+}
+
+// halfToFloat32 widens the IEEE 754 half-precision value with bits h exactly.
+// (float16.Num.Float32 flushes subnormals to wrong values, so it is not used.)
+func halfToFloat32(h uint16) float32 {
+	sign := uint32(h>>15) << 31
+	exp := uint32(h>>10) & 0x1f
+	frac := uint32(h) & 0x3ff
+	switch {
+	case exp == 0x1f: // infinity or NaN, payload kept
+		return math.Float32frombits(sign | 0xff<<23 | frac<<13)
+	case exp == 0 && frac == 0: // signed zero
+		return math.Float32frombits(sign)
+	case exp == 0: // subnormal: frac * 2^-24, a normal float32
+		f := float32(math.Ldexp(float64(frac), -24))
+		return math.Float32frombits(sign | math.Float32bits(f))
+	}
+	return math.Float32frombits(sign | (exp+127-15)<<23 | frac<<13)
 }

@@ -12,25 +12,32 @@ import (
 )
 
 // stringKernel converts String (as is), Binary (same layout, retagged without a
-// copy) and LargeString/LargeBinary (copied to 32-bit offsets) into String.
+// copy), LargeString/LargeBinary (copied to 32-bit offsets) and FixedSizeBinary
+// (a Parquet FIXED_LEN_BYTE_ARRAY without a logical type: the bytes as they are,
+// zero bytes included) into String.
 func stringKernel(c *Converter) (kernelFunc, error) {
 	switch c.src.ID() {
 	case arrow.STRING:
 		return identity, nil
 	case arrow.BINARY:
 		return retag(c.dst), nil
-	case arrow.LARGE_STRING, arrow.LARGE_BINARY:
+	case arrow.LARGE_STRING, arrow.LARGE_BINARY, arrow.FIXED_SIZE_BINARY:
 		return narrowStrings, nil
 	}
 	return nil, errNoConversion
 }
 
-// narrowStrings copies a LargeString or LargeBinary array into a String array.
+// narrowStrings copies a LargeString, LargeBinary or FixedSizeBinary array into a
+// String array; NULL rows hold the empty string.
 func narrowStrings(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 	n := src.Len()
-	get := stringGetter(src)
+	get := bytesGetter(src)
+	nulls := src.NullN() > 0
 	total := 0
 	for i := 0; i < n; i++ {
+		if nulls && src.IsNull(i) {
+			continue
+		}
 		total += len(get(i))
 	}
 	if total > math.MaxInt32 {
@@ -45,6 +52,9 @@ func narrowStrings(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 	pos := 0
 	for i := 0; i < n; i++ {
 		offsets[i] = int32(pos)
+		if nulls && src.IsNull(i) {
+			continue
+		}
 		pos += copy(data[pos:], get(i))
 	}
 	offsets[n] = int32(pos)
@@ -89,7 +99,8 @@ func bytesGetter(a arrow.Array) func(i int) string {
 
 // fixedStringKernel converts text, binary and fixed-size binary into
 // FixedString(N). A value longer than N bytes is refused; a shorter one is padded
-// with zero bytes at the end, as ClickHouse itself does.
+// with zero bytes at the end, as ClickHouse itself does. Fixed-size binary wider
+// than N is refused when the conversion is planned: every value would be too long.
 func fixedStringKernel(c *Converter) (kernelFunc, error) {
 	if arrow.TypeEqual(c.src, c.dst) {
 		return identity, nil
@@ -98,6 +109,10 @@ func fixedStringKernel(c *Converter) (kernelFunc, error) {
 		return nil, errNoConversion
 	}
 	size, dst, name := c.target.Size, c.dst, c.target.inner().String()
+	if fsb, ok := c.src.(*arrow.FixedSizeBinaryType); ok && fsb.ByteWidth > size {
+		return nil, fmt.Errorf("cannot load Arrow type %s into column type %s: every value is %d bytes long, longer than %s; make the column FixedString(%d) or String, or cut the values in a transform",
+			c.src, c.target, fsb.ByteWidth, name, fsb.ByteWidth)
+	}
 	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 		get := bytesGetter(src)
 		return mapBytes(dst, size, src, mem, func(i int, out []byte) bool {
