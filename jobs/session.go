@@ -415,7 +415,7 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	defer close(out)
 	rr, err := s.src.Open(ctx, sp, cols)
 	if err != nil {
-		return &SourceError{Err: fmt.Errorf("open %s: %w", sp, err)}
+		return &SourceError{Err: splitErr("open", sp, err)}
 	}
 	defer rr.Release()
 	var row int64
@@ -437,7 +437,7 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 		}
 	}
 	if err := rr.Err(); err != nil {
-		return &SourceError{Err: fmt.Errorf("read %s: %w", sp, err)}
+		return &SourceError{Err: splitErr("read", sp, err)}
 	}
 	// Every split delivers what its metadata promises: a reader that ends
 	// early without an error (arrow/go v15 did, on a bad page) must not
@@ -527,4 +527,14 @@ func splitmix64(x uint64) uint64 {
 	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
 	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
 	return x ^ (x >> 31)
+}
+
+// splitErr is err from opening or reading sp, naming the split once: the
+// source contract has its errors name the split already, and one that does
+// not gets it added.
+func splitErr(op string, sp sources.Split, err error) error {
+	if strings.Contains(err.Error(), sp.String()) {
+		return err
+	}
+	return fmt.Errorf("%s %s: %w", op, sp, err)
 }
