@@ -113,15 +113,7 @@ func floorDiv(a, b int64) int64 {
 
 // unitsPerSecond returns how many ticks of u make one second.
 func unitsPerSecond(u arrow.TimeUnit) int64 {
-	switch u {
-	case arrow.Millisecond:
-		return 1e3
-	case arrow.Microsecond:
-		return 1e6
-	case arrow.Nanosecond:
-		return 1e9
-	}
-	return 1
+	return int64(time.Second / u.Multiplier())
 }
 
 // dayNumbers returns, per row of a Date32 or Timestamp array, the day number

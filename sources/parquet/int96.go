@@ -125,15 +125,7 @@ func int96ToUnit(v []byte, unit arrow.TimeUnit) (int64, int96Problem) {
 }
 
 func unitsPerSecond(unit arrow.TimeUnit) int64 {
-	switch unit {
-	case arrow.Millisecond:
-		return 1e3
-	case arrow.Microsecond:
-		return 1e6
-	case arrow.Nanosecond:
-		return 1e9
-	}
-	return 1
+	return int64(time.Second / unit.Multiplier())
 }
 
 // formatInt96 prints an INT96 value for a message.

@@ -101,13 +101,5 @@ func splitUnit(v int64, unit arrow.TimeUnit) (sec, nsec int64) {
 
 // unitsPerSecond is the number of unit ticks in one second.
 func unitsPerSecond(unit arrow.TimeUnit) int64 {
-	switch unit {
-	case arrow.Millisecond:
-		return 1e3
-	case arrow.Microsecond:
-		return 1e6
-	case arrow.Nanosecond:
-		return 1e9
-	}
-	return 1
+	return int64(time.Second / unit.Multiplier())
 }
