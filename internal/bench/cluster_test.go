@@ -18,7 +18,7 @@ import (
 )
 
 // summaryRE matches the cluster section's summary line when chload ran.
-var summaryRE = regexp.MustCompile(`(?m)^bench-cluster: chload ([0-9.]+)s native_distributed ([0-9.]+)s speedup ([0-9.]+) parts_chload ([0-9]+) parts_native ([0-9]+)$`)
+var summaryRE = regexp.MustCompile(`(?m)^bench-cluster: chload ([0-9.]+)s native_distributed ([0-9.]+)s speedup ([0-9.]+) parts_chload ([0-9]+) parts_native ([0-9]+) chload_cpu ([0-9.]+)s$`)
 
 // TestClusterSection runs bench.sh's cluster section with stand-ins for chload
 // that load the rows right, on the wrong shards, only in part, or fail. The
@@ -142,7 +142,7 @@ func checkSummary(t *testing.T, out string) {
 	if m == nil {
 		t.Fatalf("no bench-cluster summary line in:\n%s", out)
 	}
-	for i, name := range []string{"", "chload seconds", "native seconds", "speedup", "chload parts", "native parts"} {
+	for i, name := range []string{"", "chload seconds", "native seconds", "speedup", "chload parts", "native parts", "chload CPU seconds"} {
 		if i > 0 && strings.Trim(m[i], "0.") == "" {
 			t.Errorf("%s is %s in %q", name, m[i], m[0])
 		}
