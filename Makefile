@@ -6,7 +6,7 @@ BIN := bin/chload
 CHENV := bash internal/testenv/chenv.sh
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-unit demo bench testenv-up testenv-down vet fmt clean
+.PHONY: build test test-unit test-matrix demo bench testenv-up testenv-down vet fmt clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/chload
@@ -24,6 +24,13 @@ test: build
 	$(CHENV) clean all
 	$(CHENV) start all
 	CHLOAD_E2E=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
+
+# The whole Parquet acceptance matrix (every codec x page version x encoding;
+# `make test` runs a pairwise subset), against the single node and DuckDB.
+test-matrix: build
+	$(CHENV) install
+	$(CHENV) start single
+	CHLOAD_E2E=1 CHLOAD_MATRIX=full $(GO) test -count=1 -timeout 20m ./internal/pqmatrix/ ; rc=$$?; $(CHENV) stop single; exit $$rc
 
 # Unit tests only (no server needed).
 test-unit:
