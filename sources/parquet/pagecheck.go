@@ -33,12 +33,12 @@ const (
 	fieldV2RepLevelsLen = 6
 )
 
-// firstHeaderBytes is how much of a column chunk is read to parse its first
-// page header; longer headers (large statistics) are read again in full.
+// firstHeaderBytes is how much of a column chunk is read to parse a page
+// header; a longer header (large statistics) is read again, eight times
+// more at each try.
 const firstHeaderBytes = 256
 
-// longHeaderBytes is the most read to parse a first page header that does
-// not fit in firstHeaderBytes.
+// longHeaderBytes is the most read to parse one page header.
 const longHeaderBytes = 1 << 20
 
 // pageInfo is what the checks need of one page header.
@@ -194,22 +194,62 @@ func chunkRange(cc *metadata.ColumnChunkMetaData) (start, length int64) {
 	return start, cc.TotalCompressedSize()
 }
 
-// readChunkPages parses the page headers of the column chunk whose bytes,
-// starting at file offset start, are chunk. It stops without error at the
-// first header it cannot read or whose page runs past the chunk: arrow-go
-// reports those itself when it reads the column.
-func readChunkPages(chunk []byte, start int64) []pageInfo {
-	var pages []pageInfo
-	for pos := 0; pos < len(chunk); {
-		p, err := parsePageHeader(chunk[pos:])
-		if err != nil || int64(p.compressed) > int64(len(chunk)-pos-p.headerLen) {
-			break
-		}
-		p.offset = start + int64(pos)
-		pages = append(pages, p)
-		pos += p.headerLen + int(p.compressed)
+// pageWalker reads the page headers of one column chunk in file order,
+// through reused buffers: a header is parsed from a small read that grows
+// only for a long header (large statistics), and page bodies are read one
+// at a time, so a chunk is never held whole.
+type pageWalker struct {
+	f        io.ReaderAt
+	off, end int64 // the next header's offset; the chunk's end
+	head     []byte
+	body     []byte
+}
+
+// next parses the header at the walker's offset and moves past its page.
+// ok is false at the end of the chunk, and at a header it cannot read or
+// whose page runs past the chunk: arrow-go reports those itself when it
+// reads the column.
+func (w *pageWalker) next() (p pageInfo, ok bool, err error) {
+	if w.off >= w.end {
+		return p, false, nil
 	}
-	return pages
+	n := min(w.end-w.off, firstHeaderBytes)
+	for {
+		if int64(cap(w.head)) < n {
+			w.head = make([]byte, n)
+		}
+		buf := w.head[:n]
+		if _, err := w.f.ReadAt(buf, w.off); err != nil && !errors.Is(err, io.EOF) {
+			return p, false, err
+		}
+		var perr error
+		p, perr = parsePageHeader(buf)
+		// A header cut by the read fails as short, or as a string longer
+		// than what was read: either way, read more.
+		if perr != nil && n < w.end-w.off && n < longHeaderBytes {
+			n = min(n*8, w.end-w.off, longHeaderBytes)
+			continue
+		}
+		if perr != nil || int64(p.compressed) > w.end-w.off-int64(p.headerLen) {
+			return p, false, nil
+		}
+		break
+	}
+	p.offset = w.off
+	w.off = p.bodyOffset() + int64(p.compressed)
+	return p, true, nil
+}
+
+// crcOf reads page p's stored bytes and returns their CRC32.
+func (w *pageWalker) crcOf(p pageInfo) (uint32, error) {
+	if cap(w.body) < int(p.compressed) {
+		w.body = make([]byte, p.compressed)
+	}
+	body := w.body[:p.compressed]
+	if _, err := w.f.ReadAt(body, p.bodyOffset()); err != nil && !errors.Is(err, io.EOF) {
+		return 0, err
+	}
+	return crc32.ChecksumIEEE(body), nil
 }
 
 // corruptPageError is the error for a page whose checksum does not match.
@@ -227,10 +267,14 @@ func (e *corruptPageError) Error() string {
 }
 
 // checkPageCRCs verifies the page checksums of the column chunks of the
-// given leaves in the row group, for chunks whose first page has one. A
-// chunk without a checksum on its first page costs one header read.
-func checkPageCRCs(f io.ReaderAt, size int64, meta *metadata.FileMetaData, rowGroup int, leaves []int) error {
+// given leaves in the row group, for chunks whose first page has one, or
+// whose first data page has one after a dictionary page without (writers
+// that checksum data pages only). A chunk without checksums costs one
+// header read, two when it starts with a dictionary page. Pages larger than
+// maxPage are left to the column reader, which refuses them.
+func checkPageCRCs(f io.ReaderAt, size int64, meta *metadata.FileMetaData, rowGroup int, leaves []int, maxPage int64) error {
 	rg := meta.RowGroup(rowGroup)
+	w := &pageWalker{f: f}
 	for _, leaf := range leaves {
 		cc, err := rg.ColumnChunk(leaf)
 		if err != nil || cc.CryptoMetadata() != nil {
@@ -240,39 +284,53 @@ func checkPageCRCs(f io.ReaderAt, size int64, meta *metadata.FileMetaData, rowGr
 		if start < 0 || length <= 0 || start >= size {
 			continue
 		}
-		length = min(length, size-start)
-		head := make([]byte, min(length, firstHeaderBytes))
-		if _, err := f.ReadAt(head, start); err != nil {
+		if err := w.checkChunk(start, start+min(length, size-start), meta.Schema.Column(leaf).Path(), maxPage); err != nil {
 			return err
-		}
-		first, err := parsePageHeader(head)
-		if errors.Is(err, errShortHeader) && int64(len(head)) < length {
-			// A long header (large statistics): read up to a megabyte of it.
-			head = make([]byte, min(length, longHeaderBytes))
-			if _, err := f.ReadAt(head, start); err != nil {
-				return err
-			}
-			first, err = parsePageHeader(head)
-		}
-		if err != nil || !first.hasCRC {
-			continue
-		}
-		chunk := make([]byte, length)
-		if _, err := f.ReadAt(chunk, start); err != nil {
-			return err
-		}
-		name := meta.Schema.Column(leaf).Path()
-		for i, p := range readChunkPages(chunk, start) {
-			if !p.hasCRC {
-				continue
-			}
-			body := chunk[p.bodyOffset()-start:][:p.compressed]
-			if got := crc32.ChecksumIEEE(body); got != p.crc {
-				return &corruptPageError{column: name, page: i + 1, info: p, got: got}
-			}
 		}
 	}
 	return nil
+}
+
+// checkChunk verifies the checksums of the pages between start and end, the
+// column chunk of column name, when its first page has one or its first
+// data page has one after a dictionary page without.
+func (w *pageWalker) checkChunk(start, end int64, name string, maxPage int64) error {
+	w.off, w.end = start, end
+	first, ok, err := w.next()
+	if err != nil || !ok {
+		return err
+	}
+	verify := first.hasCRC
+	if !verify && first.kind == pageDictionary {
+		second, ok, err := w.next()
+		if err != nil {
+			return err
+		}
+		verify = ok && second.hasCRC
+	}
+	if !verify {
+		return nil
+	}
+	w.off = start
+	for page := 1; ; page++ {
+		p, ok, err := w.next()
+		if err != nil {
+			return err
+		}
+		if !ok || int64(p.compressed) > maxPage {
+			return nil
+		}
+		if !p.hasCRC {
+			continue
+		}
+		got, err := w.crcOf(p)
+		if err != nil {
+			return err
+		}
+		if got != p.crc {
+			return &corruptPageError{column: name, page: page, info: p, got: got}
+		}
+	}
 }
 
 // checkPages verifies the page checksums of the split's column chunks
@@ -287,7 +345,8 @@ func (r *splitReader) checkPages() error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", r.split, err)
 	}
-	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.split.Index, r.leaves); err != nil {
+	maxPage, _ := r.src.pageLimits()
+	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.split.Index, r.leaves, maxPage); err != nil {
 		var corrupt *corruptPageError
 		if errors.As(err, &corrupt) {
 			return fmt.Errorf("read %s: %w", r.split, err)

@@ -2,6 +2,8 @@ package parquet
 
 import (
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"os"
@@ -45,7 +47,7 @@ func filePages(t testing.TB, path string) []testPage {
 				t.Fatal(err)
 			}
 			start, length := chunkRange(cc)
-			for _, p := range readChunkPages(data[start:start+length], start) {
+			for _, p := range chunkPages(data, start, start+length) {
 				out = append(out, testPage{pageInfo: p, rowGroup: rg, leaf: leaf, column: meta.Schema.Column(leaf).Path()})
 			}
 		}
@@ -258,11 +260,11 @@ func TestCRCCheckCost(t *testing.T) {
 	meta := src.byPath[path].meta
 	leaves := []int{0, 1, 2}
 	cr := &countingReader{f: f}
-	if err := checkPageCRCs(cr, st.Size(), meta, 1, leaves); err != nil {
+	if err := checkPageCRCs(cr, st.Size(), meta, 1, leaves, int64(DefaultMaxPageBytes)); err != nil {
 		t.Fatal(err)
 	}
-	if got := cr.calls.Load(); got > int64(len(leaves)) {
-		t.Fatalf("%d reads for %d column chunks without checksums; want at most one each", got, len(leaves))
+	if got := cr.calls.Load(); got > 2*int64(len(leaves)) {
+		t.Fatalf("%d reads for %d column chunks without checksums; want at most two each (a dictionary page's header and the first data page's)", got, len(leaves))
 	}
 }
 
@@ -291,6 +293,73 @@ func FuzzParsePageHeader(f *testing.F) {
 		if err == nil && (p.headerLen <= 0 || p.headerLen > len(buf)) {
 			t.Fatalf("header of %d bytes in %d", p.headerLen, len(buf))
 		}
-		readChunkPages(buf, 0)
+		chunkPages(buf, 0, int64(len(buf)))
 	})
+}
+
+// chunkPages lists the pages of the chunk data[start:end] as the page
+// walker reads them.
+func chunkPages(data []byte, start, end int64) []pageInfo {
+	w := &pageWalker{f: bytes.NewReader(data), off: start, end: end}
+	var out []pageInfo
+	for {
+		p, ok, err := w.next()
+		if err != nil || !ok {
+			return out
+		}
+		out = append(out, p)
+	}
+}
+
+// compactHeader encodes a page header in the thrift compact protocol with
+// the fields the checks read: type, sizes, the CRC when crc is non-nil, and
+// padding bytes of a skipped binary field (field 9) standing in for large
+// statistics.
+func compactHeader(kind int32, body []byte, crc *uint32, padding int) []byte {
+	zz := func(v int32) []byte { return binary.AppendUvarint(nil, uint64(uint32((v<<1)^(v>>31)))) }
+	var h []byte
+	h = append(h, 0x15)
+	h = append(h, zz(kind)...)
+	h = append(h, 0x15)
+	h = append(h, zz(int32(len(body)))...)
+	h = append(h, 0x15)
+	h = append(h, zz(int32(len(body)))...)
+	last := 3
+	if crc != nil {
+		h = append(h, 0x15)
+		h = append(h, zz(int32(*crc))...)
+		last = 4
+	}
+	if padding > 0 {
+		h = append(h, byte((9-last)<<4|0x08)) // binary
+		h = binary.AppendUvarint(h, uint64(padding))
+		h = append(h, make([]byte, padding)...)
+	}
+	return append(h, 0x00)
+}
+
+// TestChecksumsOnDataPagesOnly: a writer that checksums data pages but not
+// the dictionary page (older Arrow C++) still has its data pages verified,
+// also behind headers longer than the first read.
+func TestChecksumsOnDataPagesOnly(t *testing.T) {
+	dict, data := []byte("dictionary page body"), []byte("data page body, RLE indices")
+	good := crc32.ChecksumIEEE(data)
+	for _, padding := range []int{0, 4000, 300_000} {
+		chunk := append(compactHeader(pageDictionary, dict, nil, padding), dict...)
+		dataAt := len(chunk)
+		chunk = append(chunk, compactHeader(pageData, data, &good, padding)...)
+		chunk = append(chunk, data...)
+		w := &pageWalker{f: bytes.NewReader(chunk)}
+		if err := w.checkChunk(0, int64(len(chunk)), "s", 1<<20); err != nil {
+			t.Fatalf("padding %d: intact chunk refused: %v", padding, err)
+		}
+		damaged := bytes.Clone(chunk)
+		damaged[len(damaged)-3] ^= 0x40
+		w = &pageWalker{f: bytes.NewReader(damaged)}
+		err := w.checkChunk(0, int64(len(damaged)), "s", 1<<20)
+		var corrupt *corruptPageError
+		if !errors.As(err, &corrupt) || corrupt.page != 2 || corrupt.info.offset != int64(dataAt) {
+			t.Fatalf("padding %d: damaged data page gave %v, want page 2 at offset %d refused", padding, err, dataAt)
+		}
+	}
 }

@@ -162,6 +162,10 @@ func (s *Source) Splits(ctx context.Context) ([]sources.Split, error) {
 	for _, f := range s.files {
 		for rg := 0; rg < len(f.meta.RowGroups); rg++ {
 			md := f.meta.RowGroup(rg)
+			if md.NumRows() < 0 {
+				// Rows -1 would mean "unknown" and turn off the row-count checks.
+				return nil, fmt.Errorf("read metadata of %s: row group %d says it holds %d rows: the file is corrupt; load an intact copy", f.path, rg, md.NumRows())
+			}
 			if md.NumRows() == 0 {
 				continue
 			}
