@@ -3,6 +3,7 @@ package chcol
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -230,6 +231,10 @@ func matchTupleFields(t *Type, s *arrow.StructType) ([]int, error) {
 			}
 		}
 	}
+	if t.Names != nil && !positionalNames(s) {
+		return nil, fmt.Errorf("cannot load struct<%s> into column type %s: the Tuple's elements are named (%s) and the struct's fields do not all match them; name the struct fields as the Tuple's elements, or rename them in a transform",
+			strings.Join(fieldNames, ", "), t, strings.Join(t.Names, ", "))
+	}
 	if s.NumFields() != n {
 		how := "by position"
 		if t.Names != nil {
@@ -242,6 +247,17 @@ func matchTupleFields(t *Type, s *arrow.StructType) ([]int, error) {
 		out[i] = i
 	}
 	return out, nil
+}
+
+// positionalNames reports whether s's fields carry no names of their own:
+// empty, or their 1-based positions as unnamed tuples get them ("1", "2").
+func positionalNames(s *arrow.StructType) bool {
+	for i, f := range s.Fields() {
+		if f.Name != "" && f.Name != strconv.Itoa(i+1) {
+			return false
+		}
+	}
+	return true
 }
 
 func contains(list []string, s string) bool {
