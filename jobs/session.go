@@ -17,6 +17,7 @@ import (
 	"github.com/chload/chload/sources"
 	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer"
+	"github.com/chload/chload/writer/chcol"
 )
 
 // session is what a run and a dry run share: the open source, its splits,
@@ -437,6 +438,11 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 		}
 	}
 	if err := rr.Err(); err != nil {
+		var bad *sources.ValueError
+		if errors.As(err, &bad) {
+			return &DataError{Path: sp.Path, Split: sp.Index, Row: bad.Row, Column: bad.Column,
+				Err: &chcol.ValueError{Row: int(bad.Row), Value: bad.Value, Reason: bad.Reason, Fix: bad.Fix}}
+		}
 		return &SourceError{Err: splitErr("read", sp, err)}
 	}
 	// Every split delivers what its metadata promises: a reader that ends

@@ -3,6 +3,7 @@ package parquet
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/chload/chload/sources"
 	"math"
 	"math/bits"
 	"reflect"
@@ -165,18 +166,21 @@ func decodeInt96(a arrow.Array, dst *arrow.TimestampType, mem memory.Allocator, 
 			continue
 		}
 		row := rowOf(i)
+		bad := &sources.ValueError{Row: row, Value: "INT96 " + formatInt96(v)}
 		switch problem {
 		case int96Invalid:
-			return nil, fmt.Errorf("row %d: INT96 value %s is not a timestamp: a day has fewer nanoseconds; fix the file", row, formatInt96(v))
+			bad.Reason, bad.Fix = "is not a timestamp: a day has fewer nanoseconds", "fix the file"
 		case int96Inexact:
-			return nil, fmt.Errorf("row %d: INT96 value %s has digits finer than the source's int96_timestamp_unit %q; set int96_timestamp_unit to a finer unit (ns keeps every digit)", row, formatInt96(v), unitName(dst.Unit))
+			bad.Reason = fmt.Sprintf("has digits finer than the source's int96_timestamp_unit %q", unitName(dst.Unit))
+			bad.Fix = "set int96_timestamp_unit to a finer unit (ns keeps every digit)"
 		default:
-			fix := "the value is beyond what any ClickHouse date type holds; fix the file"
+			bad.Reason = fmt.Sprintf("is outside the range of %s timestamps (%s)", unitName(dst.Unit), int96Range(dst.Unit))
+			bad.Fix = "the value is beyond what any ClickHouse date type holds; fix the file"
 			if dst.Unit == arrow.Nanosecond {
-				fix = `set the source's int96_timestamp_unit to "us" (or "ms", "s") to read it`
+				bad.Fix = `set the source's int96_timestamp_unit to "us" (or "ms", "s") to read it`
 			}
-			return nil, fmt.Errorf("row %d: INT96 value %s is outside the range of %s timestamps (%s); %s", row, formatInt96(v), unitName(dst.Unit), int96Range(dst.Unit), fix)
 		}
+		return nil, bad
 	}
 	var valid *memory.Buffer
 	if d.NullN() > 0 {

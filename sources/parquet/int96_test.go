@@ -187,7 +187,7 @@ func TestINT96Ranges(t *testing.T) {
 		tbl, err := readInt96(t, mem, allPath, unit)
 		if unit != "us" {
 			// 1677-09-21 00:12:43.145225 has microseconds.
-			if err == nil || !strings.Contains(err.Error(), "row 2: INT96 value 1677-09-21 00:12:43.145225 has digits finer") {
+			if err == nil || !strings.Contains(err.Error(), "row 2: value INT96 1677-09-21 00:12:43.145225 has digits finer") {
 				t.Fatalf("unit %s: got %v", unit, err)
 			}
 			continue
@@ -202,7 +202,7 @@ func TestINT96Ranges(t *testing.T) {
 
 	// In nanoseconds the first value out of range stops the read.
 	_, err = readInt96(t, mem, allPath, "ns")
-	if err == nil || !strings.Contains(err.Error(), "all.parquet, row group 0: column ts: row 1: INT96 value 1677-09-21 00:00:00 is outside the range of ns timestamps") ||
+	if err == nil || !strings.Contains(err.Error(), "all.parquet, row group 0: column ts: row 1: value INT96 1677-09-21 00:00:00 is outside the range of ns timestamps") ||
 		!strings.Contains(err.Error(), `int96_timestamp_unit to "us"`) {
 		t.Fatalf("got %v", err)
 	}
@@ -225,7 +225,7 @@ func TestINT96Ranges(t *testing.T) {
 	}
 	// Microseconds refuse nanosecond digits rather than drop them.
 	_, err = readInt96(t, mem, nsPath, "us")
-	if err == nil || !strings.Contains(err.Error(), "2001-02-03 04:05:06.000000789 has digits finer than the source's int96_timestamp_unit \"us\"") {
+	if err == nil || !strings.Contains(err.Error(), "INT96 2001-02-03 04:05:06.000000789 has digits finer than the source's int96_timestamp_unit \"us\"") {
 		t.Fatalf("got %v", err)
 	}
 	if _, err := New(Config{Paths: []string{"x"}, INT96TimestampUnit: "days"}); err == nil || !strings.Contains(err.Error(), "int96_timestamp_unit") {

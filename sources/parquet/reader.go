@@ -107,6 +107,11 @@ func (r *splitReader) Next() bool {
 			if expanded != nil {
 				releaseExpanded(expanded, cols)
 			}
+			var bad *sources.ValueError
+			if errors.As(err, &bad) {
+				bad.Column = name
+				return r.fail(fmt.Errorf("read %s: %w", r.split, err))
+			}
 			return r.fail(fmt.Errorf("read %s: column %s: %w", r.split, name, err))
 		}
 		if out == c {

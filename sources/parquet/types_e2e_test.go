@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -484,6 +485,10 @@ func TestLoadINT96(t *testing.T) {
 			t.Fatalf("%s: loaded", c.name)
 		}
 		t.Logf("%s: %v", c.name, err)
+		var de *jobs.DataError
+		if !errors.As(err, &de) {
+			t.Errorf("%s: %T is not a bad-value error (exit 3)", c.name, err)
+		}
 		for _, w := range c.want {
 			if !strings.Contains(err.Error(), w) {
 				t.Errorf("%s: %q lacks %q", c.name, err, w)
