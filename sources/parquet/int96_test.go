@@ -210,7 +210,7 @@ func TestINT96Ranges(t *testing.T) {
 	latePath := filepath.Join(dir, "late.parquet")
 	writeInt96File(t, latePath, append(append([]*time.Time{}, late...), late...), 4)
 	_, err = readInt96(t, mem, latePath, "ns")
-	if err == nil || !strings.Contains(err.Error(), "row group 0: column ts: row 2: INT96 value 2262-04-12 00:00:00 is outside") {
+	if err == nil || !strings.Contains(err.Error(), "row group 0: column ts: row 2: value INT96 2262-04-12 00:00:00 is outside") {
 		t.Fatalf("got %v", err)
 	}
 	// In a list, the error names the row holding the element.
@@ -220,7 +220,7 @@ func TestINT96Ranges(t *testing.T) {
 	}
 	src.Allocator = mem
 	if _, err := sourcestest.ReadAll(context.Background(), src, []string{"tss"}); err == nil ||
-		!strings.Contains(err.Error(), "row group 0: column tss: row 2: INT96 value 2262-04-12 00:00:00 is outside") {
+		!strings.Contains(err.Error(), "row group 0: column tss: row 2: value INT96 2262-04-12 00:00:00 is outside") {
 		t.Fatalf("got %v", err)
 	}
 	// Microseconds refuse nanosecond digits rather than drop them.
