@@ -139,3 +139,26 @@ func TestRowCountsAreChecked(t *testing.T) {
 		})
 	}
 }
+
+// TestDryRunWithoutPartitionKey: a table with no PARTITION BY has no key
+// column to read, and the dry run still counts the rows and batches the
+// run makes, reading one column.
+func TestDryRunWithoutPartitionKey(t *testing.T) {
+	conn := testenv.Conn(t)
+	db := testenv.ScratchDB(t, conn)
+	addr := testenv.ClickHouseAddr(t)
+	table := db + ".nokey"
+	exec(t, conn, "CREATE TABLE "+table+" (id Int64) ENGINE = MergeTree ORDER BY tuple()")
+	text := fmt.Sprintf("version: 1\nname: nokey\nsource:\n  type: rowcount-standin\n  promised: [2500, 1000]\n  delivered: [2500, 1000]\ntarget:\n  clickhouse:\n    hosts: [%q]\n  table: %s\nwrite:\n  batch_rows: 1000\n", addr, table)
+	job, err := Parse([]byte(text), LoadOptions{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := DryRun(context.Background(), job, RunParams{Logger: testLogger(t)})
+	if err != nil {
+		t.Fatalf("dry run: %v", err)
+	}
+	if rep.Rows != 3500 || rep.Batches != 4 {
+		t.Fatalf("dry run counts %d rows in %d batches, want 3500 in 4", rep.Rows, rep.Batches)
+	}
+}

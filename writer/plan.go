@@ -333,6 +333,20 @@ func (p *Plan) PartitionPlan(extra ...*transform.Expr) *Plan {
 			}
 		}
 	}
+	// Without a key that reads a source column (no PARTITION BY, or a
+	// constant one), one column is still read, to count the rows.
+	readsSource := false
+	for _, ic := range p.Inserts {
+		readsSource = readsSource || (ic.Computed == nil && need[ic.Column.Name])
+	}
+	if !readsSource {
+		for _, ic := range p.Inserts {
+			if ic.Computed == nil {
+				need[ic.Column.Name] = true
+				break
+			}
+		}
+	}
 	q := &Plan{Table: p.Table, Server: p.Server}
 	var fields []arrow.Field
 	read := map[string]int{} // source column -> its index in q.sourceCols
