@@ -100,8 +100,17 @@ func expand(patterns []string) ([]string, error) {
 				continue
 			}
 			n++
-			if !seen[m] {
-				seen[m] = true
+			// The same file under two names (a second pattern, "..", a
+			// symlink) is read once, under the first name.
+			key, err := filepath.EvalSymlinks(m)
+			if err == nil {
+				key, err = filepath.Abs(key)
+			}
+			if err != nil {
+				return nil, fmt.Errorf("parquet file %s: %w", m, err)
+			}
+			if !seen[key] {
+				seen[key] = true
 				out = append(out, m)
 			}
 		}
@@ -124,7 +133,7 @@ func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
 func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("read metadata of %s: corrupt file: %v", path, p)
+			err = fmt.Errorf("read metadata of %s: corrupt file: %v; load an intact copy or leave it out of source.paths", path, p)
 		}
 	}()
 	osf, err := os.Open(path)
@@ -134,7 +143,7 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 	defer osf.Close()
 	r, err := openReader(osf) // logical_types.go
 	if err != nil {
-		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
+		return nil, fmt.Errorf("read metadata of %s: %w: the file is truncated, damaged or not Parquet; load an intact copy or leave it out of source.paths", path, err)
 	}
 	meta := r.MetaData()
 	// WriterVersion is computed lazily; compute it now, before readers on

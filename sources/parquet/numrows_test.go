@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -39,5 +40,33 @@ func TestNegativeRowCountRefused(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "row group 1") || !strings.Contains(err.Error(), "-5 rows") {
 		t.Fatalf("error %q does not name the file, the row group and the count", err)
+	}
+}
+
+// TestSameFileOnce: a file that several patterns match under other names
+// (a second pattern, "..", a symlink) is read once.
+func TestSameFileOnce(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "a.parquet")
+	rec := buildRecord(memory.NewGoAllocator(), allTypes(), 0, 300)
+	defer rec.Release()
+	writeFile(t, path, rec, 100, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(100)), pqarrow.DefaultWriterProps())
+	if err := os.Symlink(path, filepath.Join(dir, "link.parquet")); err != nil {
+		t.Fatal(err)
+	}
+	src, err := New(Config{Paths: []string{path, filepath.Join(dir, "[a]*.parquet"), filepath.Join(dir, "..", filepath.Base(dir), "a.parquet"), filepath.Join(dir, "link.parquet")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	splits, err := src.Splits(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	for _, sp := range splits {
+		rows += sp.Rows
+	}
+	if len(splits) != 3 || rows != 300 {
+		t.Fatalf("%d splits holding %d rows, want the file's 3 row groups and 300 rows once: %v", len(splits), rows, splits)
 	}
 }
