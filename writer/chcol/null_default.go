@@ -41,7 +41,7 @@ func (c *Converter) NullAsDefault(serverTZ string) (*Converter, error) {
 	d.kernel = func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 		out, err := inner.Convert(src, mem)
 		if err != nil {
-			return nil, err
+			return nil, strictRefusal(c, src, mem, err)
 		}
 		n := out.NullN()
 		if n == 0 {
@@ -214,4 +214,29 @@ func emptyListsForNulls(a arrow.Array, mem memory.Allocator) (arrow.Array, error
 	defer data.Release()
 	offBuf.Release()
 	return array.MakeFromData(data), nil
+}
+
+// strictRefusal is err, a refusal by the Nullable converter of a value
+// within a non-NULL row (a NULL element of an Array, say), as the strict
+// converter c words it: the Nullable converter's fix would name a
+// Nullable(Array(...)) type ClickHouse does not have.
+func strictRefusal(c *Converter, src arrow.Array, mem memory.Allocator, err error) error {
+	ve, ok := err.(*ValueError)
+	if !ok || ve.Row < 0 || ve.Row >= src.Len() || src.IsNull(ve.Row) {
+		return err
+	}
+	row := array.NewSlice(src, int64(ve.Row), int64(ve.Row)+1)
+	defer row.Release()
+	out, serr := c.Convert(row, mem)
+	if serr == nil {
+		out.Release()
+		return err
+	}
+	strict, ok := serr.(*ValueError)
+	if !ok {
+		return err
+	}
+	fixed := *strict
+	fixed.Row = ve.Row
+	return &fixed
 }

@@ -1,6 +1,7 @@
 package chcol
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -113,5 +114,37 @@ func TestNullAsDefault(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNullAsDefaultElementRefusal: a NULL element of an Array(T) whose T is
+// not Nullable is still refused under null_as_default, with the strict
+// converter's fix (Array(Nullable(T)), not a Nullable(Array) ClickHouse
+// lacks) and its row.
+func TestNullAsDefaultElementRefusal(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	typ, err := ParseType("Array(Int64)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := js(arrow.ListOf(arrow.PrimitiveTypes.Int64), `[[1], null, [3, null]]`)(mem)
+	defer src.Release()
+	strict, err := NewConverter(typ, "UTC", src.DataType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := strict.NullAsDefault("UTC")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Convert(src, mem)
+	if err == nil {
+		out.Release()
+		t.Fatal("a NULL element into Array(Int64) was accepted")
+	}
+	var ve *ValueError
+	if !errors.As(err, &ve) || ve.Row != 2 || !strings.Contains(ve.Fix, "Array(Nullable(Int64))") || strings.Contains(ve.Fix, "Nullable(Array") {
+		t.Fatalf("refusal %v (row %d), want row 2 and the fix Array(Nullable(Int64))", err, ve.Row)
 	}
 }
