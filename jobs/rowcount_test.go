@@ -101,7 +101,7 @@ func TestRowCountsAreChecked(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			table := db + ".rc_" + tc.name
 			exec(t, conn, "CREATE TABLE "+table+" (id Int64) ENGINE = MergeTree ORDER BY id")
-			text := fmt.Sprintf("version: 1\nname: rc\nsource:\n  type: rowcount-standin\n  promised: %s\n  delivered: %s\ntarget:\n  clickhouse:\n    hosts: [%q]\n  table: %s\n",
+			text := fmt.Sprintf("version: 1\nname: rc\nsource:\n  type: rowcount-standin\n  promised: %s\n  delivered: %s\ntarget:\n  clickhouse:\n    hosts: [%q]\n  table: %s\nwrite:\n  batch_rows: 1000\n",
 				list(tc.promised), list(tc.delivered), addr, table)
 			job, err := Parse([]byte(text), LoadOptions{Env: func(string) (string, bool) { return "", false }})
 			if err != nil {
@@ -135,6 +135,19 @@ func TestRowCountsAreChecked(t *testing.T) {
 			}
 			if rc.Split != tc.wantSplit || !strings.Contains(err.Error(), tc.wantSplit) || !strings.Contains(err.Error(), tc.wantText) {
 				t.Fatalf("error %q does not name split %q and %q", err, tc.wantSplit, tc.wantText)
+			}
+			// What the failed run reports written is what the table holds,
+			// in all and per partition.
+			var inTable uint64
+			if err := conn.QueryRow(context.Background(), "SELECT count() FROM "+table).Scan(&inTable); err != nil {
+				t.Fatal(err)
+			}
+			var perPartition int64
+			for _, p := range sum.Partitions {
+				perPartition += p.Rows
+			}
+			if sum.RowsWritten != int64(inTable) || perPartition != int64(inTable) {
+				t.Fatalf("summary says %d rows written (%d over its partitions); the table holds %d", sum.RowsWritten, perPartition, inTable)
 			}
 		})
 	}

@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -55,10 +56,45 @@ type PartitionSummary struct {
 	// Shard is the partition's shard_num on a cluster (0 on one node).
 	Shard     int    `json:"shard,omitempty"`
 	Partition string `json:"partition"`
-	Rows      int64  `json:"rows"`
-	// Bytes is the rows' size in memory, as converted for the target.
+	// Rows and Batches count what was written: inserts that succeeded.
+	// After a failure they can be less than what was read for the
+	// partition.
+	Rows int64 `json:"rows"`
+	// Bytes is the size in memory of the rows read for the partition, as
+	// converted for the target.
 	Bytes   int64 `json:"bytes"`
 	Batches int   `json:"batches"`
+}
+
+// partitionKey names one shard's partition.
+type partitionKey struct {
+	shard     int
+	partition string
+}
+
+// writtenCounts counts, per partition, the rows and batches whose inserts
+// succeeded; safe for concurrent use.
+type writtenCounts struct {
+	mu sync.Mutex
+	m  map[partitionKey][2]int64
+}
+
+func (w *writtenCounts) add(b *writer.Batch) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.m == nil {
+		w.m = map[partitionKey][2]int64{}
+	}
+	k := partitionKey{b.Shard, b.Partition}
+	c := w.m[k]
+	w.m[k] = [2]int64{c[0] + b.Rows, c[1] + 1}
+}
+
+func (w *writtenCounts) get(shard int, partition string) (rows int64, batches int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.m[partitionKey{shard, partition}]
+	return c[0], int(c[1])
 }
 
 // Run loads the job's source into its table: every partition's rows in
@@ -101,6 +137,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	workers := sess.globalCap()
 	batches := make(chan *writer.Batch) // unbuffered: at most workers+1 batches out of the buffers
 	w := newShardWriter(sess)
+	var written writtenCounts
 	for i := 0; i < workers; i++ {
 		g.Go(func() (err error) {
 			defer recoverTo(&err)
@@ -111,6 +148,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 				}
 				progress.RowsWritten.Add(b.Rows)
 				progress.Batches.Add(1)
+				written.add(b)
 				b.Release()
 			}
 			return nil
@@ -157,7 +195,8 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	sum.Batches = int(progress.Batches.Load())
 	sum.PartsCreated = int(w.inserts.Load())
 	for _, ps := range batcher.Partitions() {
-		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.shardNum(ps.Shard), Partition: ps.Partition, Rows: ps.Rows, Bytes: ps.Bytes, Batches: ps.Batches})
+		rows, batches := written.get(ps.Shard, ps.Partition)
+		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.shardNum(ps.Shard), Partition: ps.Partition, Rows: rows, Bytes: ps.Bytes, Batches: batches})
 	}
 	sortPartitions(sum.Partitions, func(p PartitionSummary) string { return fmt.Sprintf("%04d/%s", p.Shard, p.Partition) })
 	sum.Elapsed = time.Since(start)

@@ -122,7 +122,7 @@ func printSummary(w io.Writer, s *jobs.Summary, err error) {
 	}
 	if len(s.Partitions) > 0 {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "shard\tpartition\trows\tbatches\t")
+		fmt.Fprintln(tw, "shard\tpartition\trows written\tbatches\t")
 		for _, p := range s.Partitions {
 			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t\n", shardText(p.Shard), p.Partition, p.Rows, p.Batches)
 		}
