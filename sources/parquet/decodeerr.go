@@ -24,16 +24,26 @@ func (e *columnError) Unwrap() error { return e.err }
 func (r *splitReader) decodeError(err error) error {
 	var col *columnError
 	if errors.As(err, &col) {
-		return fmt.Errorf("read %s: %w", r.split, &columnError{column: col.column, err: r.src.explainPageLimit(col.err)})
+		return fmt.Errorf("read %s: %w", r.split, &columnError{column: col.column, err: withFix(r.src.explainPageLimit(col.err))})
 	}
-	err = r.src.explainPageLimit(err)
 	if r.ctx.Err() != nil {
 		return fmt.Errorf("read %s: %w", r.split, err)
 	}
+	err = withFix(r.src.explainPageLimit(err))
 	if name := r.failingColumn(); name != "" {
 		err = &columnError{column: name, err: err}
 	}
 	return fmt.Errorf("read %s: %w", r.split, err)
+}
+
+// withFix adds what to do to a decoder's error, which says only what
+// failed; a page over a cap already names its setting.
+func withFix(err error) error {
+	var limit *pageLimitError
+	if errors.As(err, &limit) {
+		return err
+	}
+	return fmt.Errorf("%w; the data cannot be decoded: the file is damaged or written in a way this reader does not know; check it with another reader and load an intact copy", err)
 }
 
 // failingColumn reads the row group again one top-level column at a time
