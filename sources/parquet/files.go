@@ -342,8 +342,10 @@ func nestedType(t arrow.DataType, children []pqarrow.SchemaField) arrow.DataType
 }
 
 // commonSchema checks that every file holds the first file's columns with
-// the same types and returns the first file's schema, each field nullable
-// when it is nullable in any file.
+// the same types and returns the first file's schema, each field nullable,
+// and each list element, struct field and map value nullable, when it is in
+// any file (writers differ on required elements: Spark's are nullable,
+// pyarrow's not, for the same data).
 func commonSchema(files []*fileInfo) (*arrow.Schema, error) {
 	first := files[0]
 	fields := make([]arrow.Field, len(first.fields))
@@ -355,15 +357,71 @@ func commonSchema(files []*fileInfo) (*arrow.Schema, error) {
 			return nil, err
 		}
 		for i := range fields {
-			if f.fields[f.index[fields[i].Name]].Field.Nullable {
-				fields[i].Nullable = true
-			}
+			other := f.fields[f.index[fields[i].Name]].Field
+			fields[i].Type, _ = mergeNullability(fields[i].Type, other.Type)
+			fields[i].Nullable = fields[i].Nullable || other.Nullable
 		}
 	}
 	return arrow.NewSchema(fields, nil), nil
 }
 
-// compatible reports how f's columns differ from first's, if they do.
+// mergeNullability returns a with each nested field nullable where it is in
+// a or in b, and whether a and b are the same type but for that.
+func mergeNullability(a, b arrow.DataType) (arrow.DataType, bool) {
+	if arrow.TypeEqual(a, b) {
+		return a, true
+	}
+	field := func(x, y arrow.Field) (arrow.Field, bool) {
+		t, ok := mergeNullability(x.Type, y.Type)
+		x.Type, x.Nullable = t, x.Nullable || y.Nullable
+		return x, ok && x.Name == y.Name
+	}
+	switch a := a.(type) {
+	case *arrow.ListType:
+		if b, ok := b.(*arrow.ListType); ok {
+			f, ok := field(a.ElemField(), b.ElemField())
+			f.Name = a.ElemField().Name
+			return arrow.ListOfField(f), ok || sameBut(a.Elem(), b.Elem())
+		}
+	case *arrow.LargeListType:
+		if b, ok := b.(*arrow.LargeListType); ok {
+			f, ok := field(a.ElemField(), b.ElemField())
+			f.Name = a.ElemField().Name
+			return arrow.LargeListOfField(f), ok || sameBut(a.Elem(), b.Elem())
+		}
+	case *arrow.StructType:
+		if b, ok := b.(*arrow.StructType); ok && a.NumFields() == b.NumFields() {
+			fields := make([]arrow.Field, a.NumFields())
+			all := true
+			for i := range fields {
+				var ok bool
+				fields[i], ok = field(a.Field(i), b.Field(i))
+				all = all && ok
+			}
+			return arrow.StructOf(fields...), all
+		}
+	case *arrow.MapType:
+		if b, ok := b.(*arrow.MapType); ok {
+			k, kok := mergeNullability(a.KeyType(), b.KeyType())
+			v, vok := field(a.ItemField(), b.ItemField())
+			m := arrow.MapOfWithMetadata(k, a.KeyField().Metadata, v.Type, v.Metadata)
+			m.SetItemNullable(v.Nullable)
+			m.KeysSorted = a.KeysSorted
+			return m, kok && vok
+		}
+	}
+	return a, false
+}
+
+// sameBut reports whether list element types a and b are equal but for
+// nested nullability (element field names may differ between writers).
+func sameBut(a, b arrow.DataType) bool {
+	_, ok := mergeNullability(a, b)
+	return ok
+}
+
+// compatible reports how f's columns differ from first's, if they do:
+// nullability aside, at any depth.
 func compatible(first, f *fileInfo) error {
 	var problems []string
 	for _, sf := range first.fields {
@@ -372,7 +430,7 @@ func compatible(first, f *fileInfo) error {
 			problems = append(problems, fmt.Sprintf("column %q is missing", sf.Field.Name))
 			continue
 		}
-		if got := f.fields[j].Field.Type; !arrow.TypeEqual(got, sf.Field.Type) {
+		if got := f.fields[j].Field.Type; !sameBut(got, sf.Field.Type) {
 			problems = append(problems, fmt.Sprintf("column %q is %s, not %s", sf.Field.Name, got, sf.Field.Type))
 		}
 	}
@@ -384,7 +442,7 @@ func compatible(first, f *fileInfo) error {
 	if len(problems) == 0 {
 		return nil
 	}
-	return fmt.Errorf("schema of %s differs from %s: %s", f.path, first.path, strings.Join(problems, "; "))
+	return fmt.Errorf("schema of %s differs from %s: %s; make the files' columns agree, or load them in separate jobs", f.path, first.path, strings.Join(problems, "; "))
 }
 
 // project maps top-level column names to the file's leaf column indices,

@@ -194,7 +194,7 @@ func (s *Source) Open(ctx context.Context, sp sources.Split, columns []string) (
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", sp, err)
 	}
-	return newSplitReader(ctx, s, f, sp, leaves, schema), nil
+	return newSplitReader(ctx, s, f, sp, leaves, s.commonTypes(schema)), nil
 }
 
 // Close releases what the source holds. Readers already returned stay usable
@@ -227,4 +227,17 @@ func (s *Source) batchSize() int64 {
 		return DefaultBatchSize
 	}
 	return s.BatchSize
+}
+
+// commonTypes is schema, a file's projected columns, with the types and
+// nullability Schema promises for them: the split reader then reshapes the
+// file's arrays (reshape.go) where nested nullability differs between files.
+func (s *Source) commonTypes(schema *arrow.Schema) *arrow.Schema {
+	fields := schema.Fields()
+	for i, f := range fields {
+		if idx := s.schema.FieldIndices(f.Name); len(idx) == 1 {
+			fields[i].Type, fields[i].Nullable = s.schema.Field(idx[0]).Type, s.schema.Field(idx[0]).Nullable
+		}
+	}
+	return arrow.NewSchema(fields, nil)
 }
