@@ -111,7 +111,7 @@ func TestRunNested(t *testing.T) {
 			}
 			defer rec.Release()
 			path := filepath.Join(t.TempDir(), shape+".parquet")
-			writeStructParquet(t, path, rec, 300)
+			writeParquet(t, path, rec, 300)
 			sum, err := Run(context.Background(), loadJob(t, path, table, "  batch_rows: 250\n"), RunParams{Logger: testLogger(t)})
 			if err != nil {
 				t.Fatal(err)
@@ -162,7 +162,7 @@ func TestRunTupleArray(t *testing.T) {
 	renamed := array.NewRecord(schema, rec.Columns(), rec.NumRows())
 	defer renamed.Release()
 	path := filepath.Join(t.TempDir(), "at.parquet")
-	writeStructParquet(t, path, renamed, 200)
+	writeParquet(t, path, renamed, 200)
 	table := db + ".t"
 	exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, at Array(Tuple(UInt32, String))) ENGINE = MergeTree ORDER BY id", table))
 	if _, err := Run(context.Background(), loadJob(t, path, table, ""), RunParams{Logger: testLogger(t)}); err != nil {
@@ -218,7 +218,7 @@ func TestRunNestedRefusals(t *testing.T) {
 			rec := tt.rec()
 			defer rec.Release()
 			path := filepath.Join(t.TempDir(), "bad.parquet")
-			writeStructParquet(t, path, rec, 4) // row 6 is row 2 of row group 1
+			writeParquet(t, path, rec, 4) // row 6 is row 2 of row group 1
 			_, err := Run(context.Background(), loadJob(t, path, table, ""), RunParams{Logger: testLogger(t)})
 			var de *DataError
 			if !errors.As(err, &de) || de.Path != path || de.Split != 1 || de.Row != 2 || de.Column != tt.column {
@@ -254,7 +254,7 @@ func TestRunNestedNullAsDefault(t *testing.T) {
 	rec := listOfStructsRecord(rows, map[int]bool{3: true, 6: true})
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "nulls.parquet")
-	writeStructParquet(t, path, rec, 4)
+	writeParquet(t, path, rec, 4)
 	table := db + ".t"
 	exec(t, conn, fmt.Sprintf("CREATE TABLE %s (id UInt32, n Nested(a UInt32, b String)) ENGINE = MergeTree PARTITION BY intDiv(id, 3) ORDER BY id", table))
 	sum, err := Run(context.Background(), nullAsDefaultJob(t, path, table), RunParams{Logger: testLogger(t)})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,32 +12,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/chload/chload/internal/testenv"
 	"github.com/chload/chload/writer/chcol"
 )
-
-// writeStructParquet writes rec with arrow-go's pqarrow writer in row
-// groups of rowGroup rows.
-func writeStructParquet(t *testing.T, path string, rec arrow.Record, rowGroup int64) {
-	t.Helper()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(rec.Schema(), f, parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(rowGroup)), pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // tupleRow is one row of the Tuple test file: t Tuple(UInt32, String) and
 // tn Tuple(Nullable(Int64), String, Nullable(Float64)).
@@ -139,7 +116,7 @@ func TestRunTuple(t *testing.T) {
 	rec := b.NewRecord()
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "tuples.parquet")
-	writeStructParquet(t, path, rec, 300)
+	writeParquet(t, path, rec, 300)
 
 	for _, table := range []string{"native", "driver"} {
 		t.Run(table, func(t *testing.T) {
@@ -237,7 +214,7 @@ func TestRunTupleNullStruct(t *testing.T) {
 	rec := b.NewRecord()
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "null.parquet")
-	writeStructParquet(t, path, rec, 4) // row 6 is row 2 of row group 1
+	writeParquet(t, path, rec, 4) // row 6 is row 2 of row group 1
 	_, err := Run(context.Background(), loadJob(t, path, db+".t", ""), RunParams{Logger: testLogger(t)})
 	var de *DataError
 	if !errors.As(err, &de) || de.Split != 1 || de.Row != 2 || de.Column != "t" {
@@ -277,7 +254,7 @@ func TestRunTupleNullAsDefault(t *testing.T) {
 	rec := b.NewRecord()
 	defer rec.Release()
 	path := filepath.Join(t.TempDir(), "nulls.parquet")
-	writeStructParquet(t, path, rec, 3)
+	writeParquet(t, path, rec, 3)
 	sum, err := Run(context.Background(), nullAsDefaultJob(t, path, db+".t"), RunParams{Logger: testLogger(t)})
 	if err != nil {
 		t.Fatal(err)

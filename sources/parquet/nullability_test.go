@@ -2,7 +2,6 @@ package parquet
 
 import (
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -23,20 +22,7 @@ func writeJSONFile(t *testing.T, path string, schema *arrow.Schema, rows string)
 		t.Fatal(err)
 	}
 	defer rec.Release()
-	f, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := pqarrow.NewFileWriter(schema, f, nil, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, rec, 1<<20, nil, pqarrow.DefaultWriterProps())
 }
 
 // TestNestedNullabilityAcrossFiles: files whose list elements, struct
