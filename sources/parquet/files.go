@@ -366,58 +366,57 @@ func commonSchema(files []*fileInfo) (*arrow.Schema, error) {
 }
 
 // mergeNullability returns a with each nested field nullable where it is in
-// a or in b, and whether a and b are the same type but for that.
+// a or in b, and whether a and b are the same type but for that (list
+// element names may differ between writers; struct field names may not).
 func mergeNullability(a, b arrow.DataType) (arrow.DataType, bool) {
 	if arrow.TypeEqual(a, b) {
 		return a, true
 	}
 	field := func(x, y arrow.Field) (arrow.Field, bool) {
-		t, ok := mergeNullability(x.Type, y.Type)
+		t, same := mergeNullability(x.Type, y.Type)
 		x.Type, x.Nullable = t, x.Nullable || y.Nullable
-		return x, ok && x.Name == y.Name
+		return x, same
 	}
 	switch a := a.(type) {
 	case *arrow.ListType:
 		if b, ok := b.(*arrow.ListType); ok {
-			f, ok := field(a.ElemField(), b.ElemField())
-			f.Name = a.ElemField().Name
-			return arrow.ListOfField(f), ok || sameBut(a.Elem(), b.Elem())
+			f, same := field(a.ElemField(), b.ElemField())
+			return arrow.ListOfField(f), same
 		}
 	case *arrow.LargeListType:
 		if b, ok := b.(*arrow.LargeListType); ok {
-			f, ok := field(a.ElemField(), b.ElemField())
-			f.Name = a.ElemField().Name
-			return arrow.LargeListOfField(f), ok || sameBut(a.Elem(), b.Elem())
+			f, same := field(a.ElemField(), b.ElemField())
+			return arrow.LargeListOfField(f), same
 		}
 	case *arrow.StructType:
 		if b, ok := b.(*arrow.StructType); ok && a.NumFields() == b.NumFields() {
 			fields := make([]arrow.Field, a.NumFields())
 			all := true
 			for i := range fields {
-				var ok bool
-				fields[i], ok = field(a.Field(i), b.Field(i))
-				all = all && ok
+				var same bool
+				fields[i], same = field(a.Field(i), b.Field(i))
+				all = all && same && a.Field(i).Name == b.Field(i).Name
 			}
 			return arrow.StructOf(fields...), all
 		}
 	case *arrow.MapType:
 		if b, ok := b.(*arrow.MapType); ok {
-			k, kok := mergeNullability(a.KeyType(), b.KeyType())
-			v, vok := field(a.ItemField(), b.ItemField())
+			k, ksame := mergeNullability(a.KeyType(), b.KeyType())
+			v, vsame := field(a.ItemField(), b.ItemField())
 			m := arrow.MapOfWithMetadata(k, a.KeyField().Metadata, v.Type, v.Metadata)
 			m.SetItemNullable(v.Nullable)
 			m.KeysSorted = a.KeysSorted
-			return m, kok && vok
+			return m, ksame && vsame
 		}
 	}
 	return a, false
 }
 
-// sameBut reports whether list element types a and b are equal but for
-// nested nullability (element field names may differ between writers).
-func sameBut(a, b arrow.DataType) bool {
-	_, ok := mergeNullability(a, b)
-	return ok
+// sameButNullability reports whether a and b differ in nested nullability
+// at most.
+func sameButNullability(a, b arrow.DataType) bool {
+	_, same := mergeNullability(a, b)
+	return same
 }
 
 // compatible reports how f's columns differ from first's, if they do:
@@ -430,7 +429,7 @@ func compatible(first, f *fileInfo) error {
 			problems = append(problems, fmt.Sprintf("column %q is missing", sf.Field.Name))
 			continue
 		}
-		if got := f.fields[j].Field.Type; !sameBut(got, sf.Field.Type) {
+		if got := f.fields[j].Field.Type; !sameButNullability(got, sf.Field.Type) {
 			problems = append(problems, fmt.Sprintf("column %q is %s, not %s", sf.Field.Name, got, sf.Field.Type))
 		}
 	}
