@@ -1,8 +1,6 @@
 package parquet
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -10,7 +8,6 @@ import (
 	"os"
 
 	"github.com/apache/arrow-go/v18/parquet/metadata"
-	"github.com/apache/thrift/lib/go/thrift"
 )
 
 // Page types, as the Parquet format numbers them.
@@ -71,117 +68,47 @@ func (p pageInfo) kindName() string {
 	return fmt.Sprintf("page of unknown type %d", p.kind)
 }
 
-// errShortHeader says the bytes given end inside the page header.
-var errShortHeader = errors.New("page header longer than the bytes read")
-
 // parsePageHeader parses the page header at the start of buf, which holds
 // the rest of its column chunk or a prefix of it. Every length in the
-// header is bounded by len(buf)'s chunk, never trusted to allocate.
+// header is bounded by len(buf), never trusted to allocate; a header cut by
+// the end of buf is an error like a malformed one.
 func parsePageHeader(buf []byte) (p pageInfo, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("unreadable page header: %v", r)
-		}
-	}()
-	// MaxMessageSize bounds the strings and containers the header may
-	// declare to what is there.
-	cfg := &thrift.TConfiguration{MaxMessageSize: int32(min(len(buf), 1<<30)) + 1}
-	trans := &thrift.TMemoryBuffer{Buffer: bytes.NewBuffer(buf)}
-	proto := thrift.NewTCompactProtocolConf(trans, cfg)
-	ctx := context.Background()
-	var seen struct{ kind, uncompressed, compressed bool }
-	if _, err := proto.ReadStructBegin(ctx); err != nil {
-		return p, headerErr(err)
+	h, n, err := decodeThriftStruct(buf) // thrift_compact.go
+	if err != nil {
+		return p, fmt.Errorf("unreadable page header: %w", err)
 	}
-	for {
-		_, typ, id, err := proto.ReadFieldBegin(ctx)
-		if err != nil {
-			return p, headerErr(err)
+	i32 := func(s tStruct, id int16) (int32, bool) {
+		f := s.field(id)
+		if f == nil || f.typ != tcI32 {
+			return 0, false
 		}
-		if typ == thrift.STOP {
-			break
-		}
-		switch {
-		case id == fieldPageType && typ == thrift.I32:
-			p.kind, err = proto.ReadI32(ctx)
-			seen.kind = true
-		case id == fieldUncompressedSize && typ == thrift.I32:
-			p.uncompressed, err = proto.ReadI32(ctx)
-			seen.uncompressed = true
-		case id == fieldCompressedSize && typ == thrift.I32:
-			p.compressed, err = proto.ReadI32(ctx)
-			seen.compressed = true
-		case id == fieldCRC && typ == thrift.I32:
-			var v int32
-			v, err = proto.ReadI32(ctx)
-			p.crc, p.hasCRC = uint32(v), true
-		case id == fieldDataPageHeaderV2 && typ == thrift.STRUCT:
-			p.levels, err = readV2Levels(ctx, proto)
-		default:
-			err = thrift.Skip(ctx, proto, typ, 16)
-		}
-		if err != nil {
-			return p, headerErr(err)
-		}
-		if err := proto.ReadFieldEnd(ctx); err != nil {
-			return p, headerErr(err)
-		}
+		v, ok := f.val.(int64)
+		return int32(v), ok && v == int64(int32(v))
 	}
-	if !seen.kind || !seen.uncompressed || !seen.compressed {
+	var seenKind, seenUnc, seenComp bool
+	p.kind, seenKind = i32(h, fieldPageType)
+	p.uncompressed, seenUnc = i32(h, fieldUncompressedSize)
+	p.compressed, seenComp = i32(h, fieldCompressedSize)
+	if crc, ok := i32(h, fieldCRC); ok {
+		p.crc, p.hasCRC = uint32(crc), true
+	}
+	if v2 := h.field(fieldDataPageHeaderV2); v2 != nil && v2.typ == tcStruct {
+		s := v2.val.(tStruct)
+		def, _ := i32(s, fieldV2DefLevelsLen)
+		rep, _ := i32(s, fieldV2RepLevelsLen)
+		if def < 0 || rep < 0 || int64(def)+int64(rep) > 1<<31-1 {
+			return p, errors.New("unreadable page header: negative or overflowing level lengths")
+		}
+		p.levels = def + rep
+	}
+	if !seenKind || !seenUnc || !seenComp {
 		return p, errors.New("page header lacks its type or sizes")
 	}
-	if p.compressed < 0 || p.uncompressed < 0 || p.levels < 0 {
+	if p.compressed < 0 || p.uncompressed < 0 {
 		return p, errors.New("page header gives a negative size")
 	}
-	p.headerLen = len(buf) - trans.Len()
+	p.headerLen = n
 	return p, nil
-}
-
-// readV2Levels reads a DataPageHeaderV2 and returns its level byte count.
-func readV2Levels(ctx context.Context, proto thrift.TProtocol) (int32, error) {
-	if _, err := proto.ReadStructBegin(ctx); err != nil {
-		return 0, err
-	}
-	var def, rep int32
-	for {
-		_, typ, id, err := proto.ReadFieldBegin(ctx)
-		if err != nil {
-			return 0, err
-		}
-		if typ == thrift.STOP {
-			break
-		}
-		switch {
-		case id == fieldV2DefLevelsLen && typ == thrift.I32:
-			def, err = proto.ReadI32(ctx)
-		case id == fieldV2RepLevelsLen && typ == thrift.I32:
-			rep, err = proto.ReadI32(ctx)
-		default:
-			err = thrift.Skip(ctx, proto, typ, 16)
-		}
-		if err != nil {
-			return 0, err
-		}
-		if err := proto.ReadFieldEnd(ctx); err != nil {
-			return 0, err
-		}
-	}
-	if def < 0 || rep < 0 || int64(def)+int64(rep) > 1<<31-1 {
-		return 0, errors.New("negative or overflowing level lengths")
-	}
-	return def + rep, proto.ReadStructEnd(ctx)
-}
-
-// headerErr tells a header cut short by the buffer from a malformed one.
-func headerErr(err error) error {
-	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errShortHeader
-	}
-	var te thrift.TTransportException
-	if errors.As(err, &te) && te.TypeId() == thrift.END_OF_FILE {
-		return errShortHeader
-	}
-	return fmt.Errorf("unreadable page header: %w", err)
 }
 
 // chunkRange is where a column chunk's pages lie in the file, as arrow-go
@@ -224,8 +151,8 @@ func (w *pageWalker) next() (p pageInfo, ok bool, err error) {
 		}
 		var perr error
 		p, perr = parsePageHeader(buf)
-		// A header cut by the read fails as short, or as a string longer
-		// than what was read: either way, read more.
+		// A header cut by the read fails like a malformed one: read more
+		// before giving up.
 		if perr != nil && n < w.end-w.off && n < longHeaderBytes {
 			n = min(n*8, w.end-w.off, longHeaderBytes)
 			continue
