@@ -231,34 +231,11 @@ func (s Secret) String() string {
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
 
 // ByteSize is a size in bytes; the job file may say 1073741824, "1GiB",
-// "512MiB", "64KiB", "1GB" or "500MB".
-type ByteSize int64
-
-// UnmarshalYAML reads a number or a number with a unit.
-func (b *ByteSize) UnmarshalYAML(unmarshal func(any) error) error {
-	var s string
-	if err := unmarshal(&s); err != nil {
-		return err
-	}
-	v, err := ParseByteSize(s)
-	if err != nil {
-		return err
-	}
-	*b = v
-	return nil
-}
-
-// MarshalYAML prints the size with its unit.
-func (b ByteSize) MarshalYAML() (any, error) { return b.String(), nil }
-
-// String prints the size with a binary unit where it divides evenly.
-func (b ByteSize) String() string { return bytesize.Size(b).String() }
+// "512MiB", "64KiB", "1GB" or "500MB" (the syntax every size key shares).
+type ByteSize = bytesize.Size
 
 // ParseByteSize parses "1GiB", "512MiB", "1GB", "100" and the like.
-func ParseByteSize(s string) (ByteSize, error) {
-	v, err := bytesize.Parse(s)
-	return ByteSize(v), err
-}
+func ParseByteSize(s string) (ByteSize, error) { return bytesize.Parse(s) }
 
 // LoadOptions are the inputs that are not in the file.
 type LoadOptions struct {
