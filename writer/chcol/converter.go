@@ -25,11 +25,9 @@ type Converter struct {
 	// kernel converts an array of type src whose nulls are allowed by target or
 	// already refused; it is set by NewConverter.
 	kernel func(src arrow.Array, mem memory.Allocator) (arrow.Array, error)
-	// nullAsDefault lets NULLs reach kernel for a non-Nullable target, which
-	// stores them as the type's default and counts them in defaulted
-	// (NullAsDefault).
-	nullAsDefault bool
-	defaulted     *atomic.Int64
+	// defaulted, set by NullAsDefault, counts the NULLs kernel stored as the
+	// type's default; with it, NULLs reach kernel for a non-Nullable target.
+	defaulted *atomic.Int64
 }
 
 // kernelFunc is the signature of a conversion kernel.
@@ -135,7 +133,7 @@ func (c *Converter) Convert(src arrow.Array, mem memory.Allocator) (arrow.Array,
 	if !arrow.TypeEqual(src.DataType(), c.src) {
 		return nil, fmt.Errorf("convert array of type %s: converter for column type %s was made for %s", src.DataType(), c.target, c.src)
 	}
-	if id := src.DataType().ID(); !c.target.Nullable && !c.nullAsDefault && src.NullN() > 0 && id != arrow.DICTIONARY && id != arrow.NULL {
+	if id := src.DataType().ID(); !c.target.Nullable && c.defaulted == nil && src.NullN() > 0 && id != arrow.DICTIONARY && id != arrow.NULL {
 		return nil, c.nullErr(firstNull(src))
 	}
 	return c.kernel(src, mem)

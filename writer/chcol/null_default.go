@@ -36,7 +36,7 @@ func (c *Converter) NullAsDefault(serverTZ string) (*Converter, error) {
 	if !arrow.TypeEqual(inner.dst, c.dst) {
 		return nil, fmt.Errorf("null_as_default: %s and %s convert to different types", c.target, &nullable)
 	}
-	d := &Converter{target: c.target, src: c.src, dst: c.dst, nullAsDefault: true, defaulted: new(atomic.Int64)}
+	d := &Converter{target: c.target, src: c.src, dst: c.dst, defaulted: new(atomic.Int64)}
 	target := c.target
 	d.kernel = func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 		out, err := inner.Convert(src, mem)
