@@ -53,8 +53,8 @@ type InsertColumn struct {
 	// keepDict: a dictionary of strings from the source stays a dictionary
 	// (see Plan.DictionaryColumns).
 	keepDict bool
-	// dictConv converts such a dictionary when it cannot pass as it is;
-	// nil means one is made for each record (see UseNullAsDefault).
+	// dictConv converts such a dictionary (int32 indices into strings)
+	// when it cannot pass as it is.
 	dictConv *chcol.Converter
 	// nested takes the column's values out of its source column, the
 	// parent of a Nested column (see plan_nested.go); nil for the others.
@@ -229,6 +229,13 @@ func NewPlan(table *Table, server ServerInfo, src *arrow.Schema, ignoreExtra boo
 		t := ic.Column.Type
 		ic.keepDict = ic.Computed == nil && !read[ic.Column.Name] && t.Base == "String" &&
 			arrow.TypeEqual(src.Field(src.FieldIndices(ic.Source)[0]).Type, arrow.BinaryTypes.String)
+		if ic.keepDict {
+			dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+			var err error
+			if ic.dictConv, err = chcol.NewConverter(t, server.Timezone, dt); err != nil {
+				return nil, &TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
+			}
+		}
 	}
 	return p, nil
 }

@@ -1,12 +1,6 @@
 package writer
 
-import (
-	"fmt"
-
-	"github.com/apache/arrow-go/v18/arrow"
-
-	"github.com/chload/chload/writer/chcol"
-)
+import "fmt"
 
 // UseNullAsDefault makes Convert store a NULL bound for a non-Nullable
 // column as the column type's default value (chcol.Converter.NullAsDefault)
@@ -23,16 +17,10 @@ func (p *Plan) UseNullAsDefault() error {
 			return &TargetError{Table: p.Table.Database + "." + p.Table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
 		}
 		ic.conv = conv
-		if ic.keepDict {
-			dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-			dc, err := chcol.NewConverter(ic.Column.Type, p.Server.Timezone, dt)
-			if err == nil {
-				dc, err = dc.NullAsDefault(p.Server.Timezone)
-			}
-			if err != nil {
+		if ic.dictConv != nil {
+			if ic.dictConv, err = ic.dictConv.NullAsDefault(p.Server.Timezone); err != nil {
 				return &TargetError{Table: p.Table.Database + "." + p.Table.Name, Problem: fmt.Sprintf("column %s: %v", ic.Column.Name, err)}
 			}
-			ic.dictConv = dc
 		}
 	}
 	return nil
@@ -52,7 +40,7 @@ func (p *Plan) NullsDefaulted() map[string]int64 {
 			n += ic.dictConv.Defaulted()
 		}
 		if n > 0 {
-			out[ic.Column.Name] += n
+			out[ic.Column.Name] = n
 		}
 	}
 	return out
