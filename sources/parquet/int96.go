@@ -171,10 +171,10 @@ func decodeInt96(a arrow.Array, dst *arrow.TimestampType, mem memory.Allocator, 
 		case int96Invalid:
 			bad.Reason, bad.Fix = "is not a timestamp: a day has fewer nanoseconds", "fix the file"
 		case int96Inexact:
-			bad.Reason = fmt.Sprintf("has digits finer than the source's int96_timestamp_unit %q", unitName(dst.Unit))
+			bad.Reason = fmt.Sprintf("has digits finer than the source's int96_timestamp_unit %q", dst.Unit.String())
 			bad.Fix = "set int96_timestamp_unit to a finer unit (ns keeps every digit)"
 		default:
-			bad.Reason = fmt.Sprintf("is outside the range of %s timestamps (%s)", unitName(dst.Unit), int96Range(dst.Unit))
+			bad.Reason = fmt.Sprintf("is outside the range of %s timestamps (%s)", dst.Unit.String(), int96Range(dst.Unit))
 			bad.Fix = "the value is beyond what any ClickHouse date type holds; fix the file"
 			if dst.Unit == arrow.Nanosecond {
 				bad.Fix = `set the source's int96_timestamp_unit to "us" (or "ms", "s") to read it`
@@ -187,26 +187,10 @@ func decodeInt96(a arrow.Array, dst *arrow.TimestampType, mem memory.Allocator, 
 		valid = memory.NewResizableBuffer(mem)
 		defer valid.Release()
 		valid.Resize(int(bitutil.BytesForBits(int64(n))))
-		clear(valid.Bytes())
-		for i := 0; i < n; i++ {
-			if a.IsValid(i) {
-				bitutil.SetBit(valid.Bytes(), i)
-			}
-		}
+		bitutil.CopyBitmap(d.Buffers()[0].Bytes(), off, n, valid.Bytes(), 0)
 	}
 	data := array.NewData(dst, n, []*memory.Buffer{valid, out}, nil, d.NullN(), 0)
 	defer data.Release()
 	return array.MakeFromData(data), nil
 }
 
-func unitName(unit arrow.TimeUnit) string {
-	switch unit {
-	case arrow.Millisecond:
-		return "ms"
-	case arrow.Microsecond:
-		return "us"
-	case arrow.Nanosecond:
-		return "ns"
-	}
-	return "s"
-}
