@@ -93,25 +93,15 @@ func (p *parallelReader) Next() bool {
 			return false
 		}
 		cols = append(cols, rec.Columns()...)
-		fields = append(fields, rec.Schema().Fields()...)
+		if p.schema == nil {
+			fields = append(fields, rec.Schema().Fields()...)
+		}
 	}
-	if p.schema == nil || !sameFields(p.schema, fields) {
+	// Each column's reader keeps one schema for all its records.
+	if p.schema == nil {
 		p.schema = arrow.NewSchema(fields, nil)
 	}
 	p.cur = array.NewRecordBatch(p.schema, cols, rows)
-	return true
-}
-
-// sameFields reports whether schema has exactly fields.
-func sameFields(schema *arrow.Schema, fields []arrow.Field) bool {
-	if schema.NumFields() != len(fields) {
-		return false
-	}
-	for i, f := range fields {
-		if !schema.Field(i).Equal(f) {
-			return false
-		}
-	}
 	return true
 }
 
