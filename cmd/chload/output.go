@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -109,13 +110,8 @@ func printSummary(w io.Writer, s *jobs.Summary, err error) {
 	}
 	fmt.Fprintf(w, "\nelapsed %s, %.0f rows/s\n", s.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
 	if len(s.NullsDefaulted) > 0 {
-		cols := make([]string, 0, len(s.NullsDefaulted))
-		for c := range s.NullsDefaulted {
-			cols = append(cols, c)
-		}
-		sort.Strings(cols)
 		fmt.Fprint(w, "NULLs stored as the column default (source.null_as_default):")
-		for _, c := range cols {
+		for _, c := range slices.Sorted(maps.Keys(s.NullsDefaulted)) {
 			fmt.Fprintf(w, " %s %d", c, s.NullsDefaulted[c])
 		}
 		fmt.Fprintln(w)

@@ -3,6 +3,7 @@ package chcol
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -213,7 +214,7 @@ func matchTupleFields(t *Type, s *arrow.StructType) ([]int, error) {
 			if s.NumFields() != n {
 				var extra []string
 				for _, f := range fieldNames {
-					if !contains(t.Names, f) {
+					if !slices.Contains(t.Names, f) {
 						extra = append(extra, f)
 					}
 				}
@@ -258,15 +259,6 @@ func positionalNames(s *arrow.StructType) bool {
 		}
 	}
 	return true
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // tupleElementErr turns the refusal of a value of element i into the
