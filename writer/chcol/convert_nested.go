@@ -151,12 +151,9 @@ func (c *Converter) elementErr(err error, list array.ListLike, base int64, what 
 			break
 		}
 	}
-	out := &ValueError{Row: row, Value: ve.Value, Fix: ve.Fix}
-	where := fmt.Sprintf("at %s %d", what, pos+1)
-	if ve.Value == "NULL" && ve.Reason == "NULL into non-Nullable column "+elemType.String() {
-		out.Reason = fmt.Sprintf("NULL %s into non-Nullable %s", where, elemType)
-		out.Fix = "fill the value in the source"
-		if nullable != nil && elemType.Base != "Array" && elemType.Base != "Map" && elemType.Base != "Tuple" {
+	var nullableTarget func() *Type
+	if nullable != nil {
+		nullableTarget = func() *Type {
 			t := *c.target
 			if t.Elem != nil {
 				e := *t.Elem
@@ -167,7 +164,23 @@ func (c *Converter) elementErr(err error, list array.ListLike, base int64, what 
 				t.Value = &v
 			}
 			nullable(&t)
-			out.Fix = "make the column " + t.String() + " or fill the value in the source"
+			return &t
+		}
+	}
+	return elementRefusal(ve, row, fmt.Sprintf("at %s %d", what, pos+1), elemType, nullableTarget)
+}
+
+// elementRefusal is ve, the refusal of an element's value, as the refusal
+// of row, the row holding it: where says where in the row the element is.
+// nullableTarget, when set, gives the column type with that element
+// Nullable, for the fix of a NULL element.
+func elementRefusal(ve *ValueError, row int, where string, elem *Type, nullableTarget func() *Type) *ValueError {
+	out := &ValueError{Row: row, Value: ve.Value, Fix: ve.Fix}
+	if ve.Value == "NULL" && ve.Reason == "NULL into non-Nullable column "+elem.String() {
+		out.Reason = fmt.Sprintf("NULL %s into non-Nullable %s", where, elem)
+		out.Fix = "fill the value in the source"
+		if nullableTarget != nil && elem.Base != "Array" && elem.Base != "Map" && elem.Base != "Tuple" {
+			out.Fix = "make the column " + nullableTarget().String() + " or fill the value in the source"
 		}
 		return out
 	}

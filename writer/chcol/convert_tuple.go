@@ -268,25 +268,12 @@ func (c *Converter) tupleElementErr(err error, i int) error {
 	if !errors.As(err, &ve) {
 		return fmt.Errorf("element %s of %s: %w", c.target.ElemName(i), c.target, err)
 	}
-	elem := c.target.Elems[i]
-	where := "in element " + c.target.ElemName(i)
-	out := &ValueError{Row: ve.Row, Value: ve.Value, Fix: ve.Fix}
-	if ve.Value == "NULL" && ve.Reason == "NULL into non-Nullable column "+elem.String() {
-		out.Reason = fmt.Sprintf("NULL %s into non-Nullable %s", where, elem)
-		out.Fix = "fill the value in the source"
-		if elem.Base != "Array" && elem.Base != "Map" && elem.Base != "Tuple" {
-			t := *c.target
-			t.Elems = append([]*Type(nil), c.target.Elems...)
-			e := *elem
-			e.Nullable = true
-			t.Elems[i] = &e
-			out.Fix = "make the column " + t.String() + " or fill the value in the source"
-		}
-		return out
-	}
-	out.Reason = where + " " + ve.Reason
-	if ve.Value == "NULL" {
-		out.Reason = "NULL " + where + " " + strings.TrimPrefix(ve.Reason, "NULL ")
-	}
-	return out
+	return elementRefusal(ve, ve.Row, "in element "+c.target.ElemName(i), c.target.Elems[i], func() *Type {
+		t := *c.target
+		t.Elems = append([]*Type(nil), c.target.Elems...)
+		e := *c.target.Elems[i]
+		e.Nullable = true
+		t.Elems[i] = &e
+		return &t
+	})
 }
