@@ -2,12 +2,14 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -41,6 +43,10 @@ type Summary struct {
 	PartsCreated int
 	// ForcedBatches is how many batches the memory budget cut early.
 	ForcedBatches int
+	// RowsOutcomeUnknown counts rows of inserts that reached the server but
+	// whose answer did not come back: the table may hold them or not. They
+	// are not in RowsWritten.
+	RowsOutcomeUnknown int64
 	// NullsDefaulted counts, per target column, the NULLs stored as the
 	// column's default under source.null_as_default; empty otherwise.
 	NullsDefaulted map[string]int64
@@ -138,11 +144,15 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	batches := make(chan *writer.Batch) // unbuffered: at most workers+1 batches out of the buffers
 	w := newShardWriter(sess)
 	var written writtenCounts
+	var rowsUnknown atomic.Int64
 	for i := 0; i < workers; i++ {
 		g.Go(func() (err error) {
 			defer recoverTo(&err)
 			for b := range batches {
 				if err := w.write(gctx, b); err != nil {
+					if errors.Is(err, writer.ErrOutcomeUnknown) {
+						rowsUnknown.Add(b.Rows)
+					}
 					b.Release()
 					return err
 				}
@@ -192,6 +202,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	sum.RowsWritten = progress.RowsWritten.Load()
 	sum.NullsDefaulted = sess.plan.NullsDefaulted()
+	sum.RowsOutcomeUnknown = rowsUnknown.Load()
 	sum.Batches = int(progress.Batches.Load())
 	sum.PartsCreated = int(w.inserts.Load())
 	for _, ps := range batcher.Partitions() {

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/chload/chload/writer/chnative"
 	"net"
 	"strings"
 
@@ -67,6 +68,10 @@ func Retryable(err error) bool {
 	msg := err.Error()
 	return strings.Contains(msg, "connection reset") || strings.Contains(msg, "broken pipe") || strings.Contains(msg, "EOF")
 }
+
+// ErrOutcomeUnknown is in the error of an insert whose rows all reached
+// the server but whose answer did not: the server may have written them.
+var ErrOutcomeUnknown = chnative.ErrOutcomeUnknown
 
 // TargetError is a target table chload cannot write as it stands: missing,
 // an engine or type not supported, or columns that do not match the source.

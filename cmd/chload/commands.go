@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -188,6 +189,13 @@ func execute(ctx context.Context, st *state) int {
 	})
 
 	err := root.ExecuteContext(ctx)
+	var ue usageError
+	if err != nil && !errors.As(err, &ue) {
+		// cobra's own refusal of the command line (an unknown command).
+		if c, _, ferr := root.Find(st.args); ferr != nil && c == root {
+			err = usageError{err}
+		}
+	}
 	if err != nil {
 		stopProfiles(g)
 		fmt.Fprintf(st.stderr, "chload: %v\n", err)

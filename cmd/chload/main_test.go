@@ -64,6 +64,7 @@ func TestExitCodesWithoutServer(t *testing.T) {
 	}{
 		{"no args", nil, []string{"run"}, exitConfig, nil, []string{"takes 1 argument"}},
 		{"bad flag", nil, []string{"run", "--nope", job}, exitConfig, nil, []string{"unknown flag"}},
+		{"unknown command", nil, []string{"runn", job}, exitConfig, nil, []string{`unknown command "runn"`}},
 		{"missing variable", nil, []string{"validate", job}, exitConfig, nil, []string{"DATA_DIR (line 5)"}},
 		{"unknown key", map[string]string{"DATA_DIR": dir}, []string{"validate", unknown}, exitConfig, nil, []string{`unknown field "batch_sise"`, "[14:3]"}},
 		{"missing file", nil, []string{"validate", filepath.Join(dir, "nope.yaml")}, exitConfig, nil, []string{"nope.yaml"}},

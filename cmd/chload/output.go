@@ -83,6 +83,8 @@ type summaryOut struct {
 	ForcedBatches int     `json:"batches_flushed_early"`
 	ElapsedSec    float64 `json:"elapsed_seconds"`
 	RowsPerSecond float64 `json:"rows_per_second"`
+	// RowsOutcomeUnknown are rows the server may or may not have written.
+	RowsOutcomeUnknown int64 `json:"rows_outcome_unknown,omitempty"`
 	// NullsDefaulted is per column, under source.null_as_default.
 	NullsDefaulted map[string]int64        `json:"nulls_defaulted,omitempty"`
 	Partitions     []jobs.PartitionSummary `json:"partitions"`
@@ -91,7 +93,7 @@ type summaryOut struct {
 func summaryJSON(s *jobs.Summary, err error) summaryOut {
 	out := summaryOut{Status: "ok", Job: s.Job, Table: s.Table, Server: s.Server, RowsRead: s.RowsRead,
 		RowsWritten: s.RowsWritten, Batches: s.Batches, PartsCreated: s.PartsCreated, ForcedBatches: s.ForcedBatches,
-		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, NullsDefaulted: s.NullsDefaulted, Partitions: s.Partitions}
+		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, NullsDefaulted: s.NullsDefaulted, RowsOutcomeUnknown: s.RowsOutcomeUnknown, Partitions: s.Partitions}
 	if err != nil {
 		out.Status, out.Error = "failed", err.Error()
 	}
@@ -109,6 +111,9 @@ func printSummary(w io.Writer, s *jobs.Summary, err error) {
 		fmt.Fprintf(w, " (%d flushed early by write.max_buffer_bytes)", s.ForcedBatches)
 	}
 	fmt.Fprintf(w, "\nelapsed %s, %.0f rows/s\n", s.Elapsed.Round(time.Millisecond), s.RowsPerSecond)
+	if s.RowsOutcomeUnknown > 0 {
+		fmt.Fprintf(w, "rows whose insert outcome is unknown %d: they reached the server, which may have written them; check the table before running the job again\n", s.RowsOutcomeUnknown)
+	}
 	if len(s.NullsDefaulted) > 0 {
 		fmt.Fprint(w, "NULLs stored as the column default (source.null_as_default):")
 		for _, c := range slices.Sorted(maps.Keys(s.NullsDefaulted)) {

@@ -304,8 +304,17 @@ func (in *Insert) WriteBlock(rows int, encode func(dst []byte, i int) ([]byte, e
 	return nil
 }
 
+// ErrOutcomeUnknown wraps the error of an insert whose data all reached the
+// server but whose result did not come back: the server may have written
+// the rows or not.
+var ErrOutcomeUnknown = errors.New("the insert's outcome is unknown: all its rows reached the server, which may have written them")
+
 // Finish ends the insert with an empty block and waits until the server
-// has written the data. Errors are as for BeginInsert.
+// has written the data. Once that block is out, the server writes the rows
+// unless it fails the insert, so Finish waits for its answer whatever ctx
+// says, within the read timeout: giving up then would leave rows in the
+// table that the caller counts as not written. Errors are as for
+// BeginInsert; an answer that does not arrive is ErrOutcomeUnknown.
 func (in *Insert) Finish() error {
 	c := in.c
 	if err := c.putBlock(0, nil, nil); err != nil {
@@ -317,21 +326,31 @@ func (in *Insert) Finish() error {
 	if err := c.flush(); err != nil {
 		return in.abort(c.serverError(err))
 	}
+	in.end() // ctx no longer cuts the connection
+	unknown := func(err error) error {
+		c.broken = true
+		c.nc.Close()
+		return fmt.Errorf("%w: %w", ErrOutcomeUnknown, err)
+	}
 	for {
+		c.nc.SetDeadline(time.Now().Add(c.opts.ReadTimeout))
 		packet, err := c.r.ReadByte()
 		if err != nil {
-			return in.abort(fmt.Errorf("read insert result: %w", err))
+			return unknown(fmt.Errorf("read insert result: %w", err))
 		}
 		if packet == proto.ServerEndOfStream {
-			in.end()
+			c.nc.SetDeadline(time.Time{})
 			c.busy = false
 			return nil
 		}
 		if err := c.skip(packet); err != nil {
-			return in.abort(err)
-		}
-		if err := c.setDeadline(in.ctx); err != nil {
-			return in.abort(err)
+			var ex *proto.Exception
+			if errors.As(err, &ex) { // the server failed the insert: nothing written
+				c.broken = true
+				c.nc.Close()
+				return err
+			}
+			return unknown(err)
 		}
 	}
 }
