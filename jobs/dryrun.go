@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/chload/chload/writer"
+	"github.com/chload/chload/writer/batch"
 )
 
 // DryRunReport is what a run would write, per partition, and what the
@@ -85,17 +85,17 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	sess, err := openSession(ctx, job, log.With("job", job.Name), p.Mem)
+	sess, err := openSession(ctx, job, log.With("job", job.Name), p)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.close()
 	rep := &DryRunReport{
-		Job: job.Name, Table: job.Target.Table, Server: sess.server.Version,
+		Job: job.Name, Table: job.Target.Table, Server: sess.target.Server().Version,
 		PartitionKey: sess.table.PartitionKey, SortingKey: sess.table.SortingKey,
 		Defaulted: sess.plan.Defaulted, Ignored: sess.plan.Ignored, Splits: len(sess.splits),
 		BatchRows: job.Write.BatchRows, MaxBufferBytes: int64(job.Write.MaxBufferBytes),
-		MaxConcurrency: sess.globalCap(),
+		MaxConcurrency: sess.target.MaxInFlight(),
 	}
 	for _, ic := range sess.plan.Inserts {
 		rep.Columns = append(rep.Columns, ic.Column.Name)
@@ -110,10 +110,10 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	// The batcher runs as in a real run, over the key columns only, so the
 	// batches counted are the batches the run makes (save early flushes by
 	// the memory budget, which depend on whole rows).
-	plan := sess.plan.PartitionPlan(sess.dest.RowKeys()...)
-	batcher := writer.NewBatcher(writer.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
-		func(b *writer.Batch) error { b.Release(); return nil })
-	err = sess.readConverted(ctx, plan, job.Write.Readers, false, nil, func(c converted) error {
+	keysOnly := sess.plan.PartitionPlan(sess.dest.RowKeys()...)
+	batcher := batch.NewBatcher(batch.BatcherParams{BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: 1 << 62, Mem: sess.mem},
+		func(b *batch.Batch) error { b.Release(); return nil })
+	err = sess.readConverted(ctx, keysOnly, job.Write.Readers, false, nil, func(c converted) error {
 		rep.Rows += c.rows
 		return batcher.AddPieces(ctx, c.pieces)
 	})
@@ -124,16 +124,14 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 		return nil, err
 	}
 	// What each shard holds now, read from its first replica that answers.
-	current := make([]map[string]writer.PartitionState, len(sess.shards))
-	for i, addrs := range sess.shards {
-		if current[i], err = writer.CurrentPartitions(ctx, sess.connTo(addrs[0]), sess.table); err != nil {
-			return nil, err
-		}
+	now, err := sess.target.Inspect(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if t := sess.dest.Topology; t != nil {
-		rep.Cluster, rep.Distributed, rep.ShardingKey = t.Cluster, sess.dest.Distributed, shardingKeyText(sess.dest)
+		rep.Cluster, rep.Distributed, rep.ShardingKey = t.Cluster, sess.dest.Distributed, sess.dest.ShardingKeyText()
 	}
-	for _, l := range sess.monitor.Loads() {
+	for _, l := range now.Nodes {
 		n := DryRunNode{Addr: l.Addr, Shard: l.Shard, Replica: l.Replica, Limit: l.Limit, Reason: l.Reason,
 			Merges: l.Merges, TableMerges: l.TableMerges, Queries: l.Queries, Inserts: l.Inserts, MaxParts: l.MaxParts, ReadOnly: l.ReadOnly}
 		if l.Err != nil {
@@ -146,13 +144,13 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 		perRow = float64(knownBytes) / float64(knownRows)
 	}
 	for _, ps := range batcher.Partitions() {
-		cur := current[ps.Shard][ps.Partition]
-		replica, _ := sess.monitor.Choose(sess.shards[ps.Shard], nil)
+		shard := now.Shards[ps.Shard]
+		cur := shard.Partitions[ps.Partition]
 		est := int64(perRow * float64(ps.Rows))
 		rep.EstimatedBytes += est
 		rep.Batches += ps.Batches
 		rep.Partitions = append(rep.Partitions, DryRunPartition{
-			Shard: sess.shardNum(ps.Shard), Replica: replica, Partition: ps.Partition, Rows: ps.Rows, EstimatedBytes: est, Batches: ps.Batches,
+			Shard: shard.Num, Replica: shard.Replica, Partition: ps.Partition, Rows: ps.Rows, EstimatedBytes: est, Batches: ps.Batches,
 			CurrentParts: cur.Parts, CurrentRows: cur.Rows,
 		})
 	}

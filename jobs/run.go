@@ -16,6 +16,8 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/chload/chload/writer"
+	"github.com/chload/chload/writer/batch"
+	"github.com/chload/chload/writer/chserver"
 )
 
 // RunParams are a run's inputs besides the job.
@@ -26,6 +28,17 @@ type RunParams struct {
 	Progress *Progress
 	// Mem allocates Arrow buffers. Optional, defaults to memory.DefaultAllocator.
 	Mem memory.Allocator
+	// ClickHouse reaches the servers. Optional, defaults to the native
+	// protocol (chserver.Dialer); tests pass an in-memory one.
+	ClickHouse writer.Dialer
+}
+
+// dialer is p.ClickHouse or the native protocol.
+func (p RunParams) dialer() writer.Dialer {
+	if p.ClickHouse != nil {
+		return p.ClickHouse
+	}
+	return chserver.Dialer{}
 }
 
 // Summary is what a run did.
@@ -85,7 +98,7 @@ type writtenCounts struct {
 	m  map[partitionKey][2]int64
 }
 
-func (w *writtenCounts) add(b *writer.Batch) {
+func (w *writtenCounts) add(b *batch.Batch) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.m == nil {
@@ -118,12 +131,12 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	if progress == nil {
 		progress = &Progress{}
 	}
-	sess, err := openSession(ctx, job, log, p.Mem)
+	sess, err := openSession(ctx, job, log, p)
 	if err != nil {
 		return nil, err
 	}
 	defer sess.close()
-	sum := &Summary{Job: job.Name, Table: job.Target.Table, Server: sess.server.Version}
+	sum := &Summary{Job: job.Name, Table: job.Target.Table, Server: sess.target.Server().Version}
 	total := int64(0)
 	for _, sp := range sess.splits {
 		if sp.Rows < 0 {
@@ -139,17 +152,16 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		"partition_key", sess.table.PartitionKey, "sorting_key", sess.table.SortingKey)
 
 	g, gctx := errgroup.WithContext(ctx)
-	go sess.monitor.Run(gctx)
-	workers := sess.globalCap()
-	batches := make(chan *writer.Batch) // unbuffered: at most workers+1 batches out of the buffers
-	w := newShardWriter(sess)
+	workers := sess.target.MaxInFlight()
+	batches := make(chan *batch.Batch) // unbuffered: at most workers+1 batches out of the buffers
+	ins := sess.plan.Insert()
 	var written writtenCounts
 	var rowsUnknown atomic.Int64
 	for i := 0; i < workers; i++ {
 		g.Go(func() (err error) {
 			defer recoverTo(&err)
 			for b := range batches {
-				if err := w.write(gctx, b); err != nil {
+				if err := sess.target.Write(gctx, ins, b); err != nil {
 					if errors.Is(err, writer.ErrOutcomeUnknown) {
 						rowsUnknown.Add(b.Rows)
 					}
@@ -164,12 +176,12 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 			return nil
 		})
 	}
-	batcher := writer.NewBatcher(writer.BatcherParams{
+	batcher := batch.NewBatcher(batch.BatcherParams{
 		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: BufferBudget(job.Write.MaxBufferBytes), Mem: sess.mem,
 		InFlight: workers + 1,
-	}, func(b *writer.Batch) error {
+	}, func(b *batch.Batch) error {
 		if b.Forced {
-			log.Info("memory budget reached: flushing partition early", "shard", sess.shardNum(b.Shard), "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
+			log.Info("memory budget reached: flushing partition early", "shard", sess.target.ShardNum(b.Shard), "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
 			sum.ForcedBatches++
 		}
 		select {
@@ -196,7 +208,6 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		return batcher.Close()
 	})
 	err = g.Wait()
-	w.close()
 	for b := range batches { // left behind by a failed insert
 		b.Release()
 	}
@@ -204,10 +215,10 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	sum.NullsDefaulted = sess.plan.NullsDefaulted()
 	sum.RowsOutcomeUnknown = rowsUnknown.Load()
 	sum.Batches = int(progress.Batches.Load())
-	sum.PartsCreated = int(w.inserts.Load())
+	sum.PartsCreated = sess.target.PartsCreated()
 	for _, ps := range batcher.Partitions() {
 		rows, batches := written.get(ps.Shard, ps.Partition)
-		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.shardNum(ps.Shard), Partition: ps.Partition, Rows: rows, Bytes: ps.Bytes, Batches: batches})
+		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.target.ShardNum(ps.Shard), Partition: ps.Partition, Rows: rows, Bytes: ps.Bytes, Batches: batches})
 	}
 	sortPartitions(sum.Partitions, func(p PartitionSummary) string { return fmt.Sprintf("%04d/%s", p.Shard, p.Partition) })
 	sum.Elapsed = time.Since(start)

@@ -4,26 +4,23 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
-	"net"
 	"runtime/debug"
 	"strings"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/chload/chload/sources"
-	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer"
+	"github.com/chload/chload/writer/batch"
 	"github.com/chload/chload/writer/chcol"
+	"github.com/chload/chload/writer/plan"
 )
 
 // session is what a run and a dry run share: the open source, its splits,
-// the server, the destination (one table, or a cluster's local tables), the
-// plan that maps the source onto it, a connection to every node written and
-// the monitor of their load.
+// the target opened through the door (server, table, a cluster's nodes and
+// their load) and the plan that maps the source onto the table.
 type session struct {
 	job    *Job
 	log    *slog.Logger
@@ -31,21 +28,14 @@ type session struct {
 	src    sources.Source
 	schema *arrow.Schema
 	splits []sources.Split
-	conn   driver.Conn // the first host that answered
-	server writer.ServerInfo
+	target *writer.Target
 	dest   *writer.Destination
 	table  *writer.Table
-	plan   *writer.Plan
-	// nodes are the nodes written: the one host, or every replica that
-	// answered; shards lists, per shard index, its replicas' addresses.
-	nodes   []writer.Node
-	shards  [][]string
-	monitor *writer.LoadMonitor
-	// hostCores is, per host, the cores its server uses.
-	hostCores map[string]int
+	plan   *plan.Plan
 }
 
-func openSession(ctx context.Context, job *Job, log *slog.Logger, mem memory.Allocator) (*session, error) {
+func openSession(ctx context.Context, job *Job, log *slog.Logger, p RunParams) (*session, error) {
+	mem := p.Mem
 	if mem == nil {
 		// Freed buffers are kept for reuse, up to an eighth of the
 		// buffer budget (measured: about 5% less CPU, no more memory).
@@ -60,15 +50,15 @@ func openSession(ctx context.Context, job *Job, log *slog.Logger, mem memory.All
 	if a, ok := src.(sources.AllocatorUser); ok {
 		a.UseAllocator(mem)
 	}
-	if err := s.open(ctx); err != nil {
+	if err := s.open(ctx, p.dialer()); err != nil {
 		s.close()
 		return nil, err
 	}
 	return s, nil
 }
 
-func (s *session) open(ctx context.Context) error {
-	job, log := s.job, s.log
+func (s *session) open(ctx context.Context, dialer writer.Dialer) error {
+	job := s.job
 	var err error
 	if s.schema, err = s.src.Schema(ctx); err != nil {
 		return &SourceError{Err: err}
@@ -77,26 +67,28 @@ func (s *session) open(ctx context.Context) error {
 		return &SourceError{Err: err}
 	}
 	ch := job.Target.ClickHouse
-	if s.conn, err = writer.Connect(ctx, s.connParams(ch.Hosts)); err != nil {
-		return err
+	concurrency := 0
+	if job.Write.Concurrency != Auto {
+		concurrency = int(job.Write.Concurrency)
 	}
-	if s.server, err = writer.DetectServer(ctx, s.conn); err != nil {
-		return err
-	}
-	log.Info("connected", "server", s.server.Version, "timezone", s.server.Timezone, "hosts", ch.Hosts)
-	s.dest, err = writer.ResolveDestination(ctx, s.conn, writer.DestinationParams{
-		Database: job.Target.Database(), Table: job.Target.TableName(), Cluster: job.Target.Cluster,
-		ShardingKey: job.Target.ShardingKey, InternalReplication: job.Target.InternalReplication,
+	s.target, err = writer.Open(ctx, dialer, writer.OpenParams{
+		Conn: writer.ConnParams{
+			Addrs: ch.Hosts, User: ch.User, Password: string(ch.Password),
+			Compression: ch.Compression, DialTimeout: ch.DialTimeout, Logger: s.log,
+		},
+		Target: writer.DestinationParams{
+			Database: job.Target.Database(), Table: job.Target.TableName(), Cluster: job.Target.Cluster,
+			ShardingKey: job.Target.ShardingKey, InternalReplication: job.Target.InternalReplication,
+		},
+		Concurrency: concurrency, NodeConcurrency: job.Write.NodeConcurrency, MaxConcurrency: job.Write.MaxConcurrency,
+		Logger: s.log,
 	})
 	if err != nil {
 		return err
 	}
+	s.dest = s.target.Destination()
 	s.table = s.dest.Table
-	if err := s.connectNodes(ctx); err != nil {
-		return err
-	}
-	s.readHostCores(ctx)
-	if s.plan, err = writer.NewPlan(s.table, s.server, s.schema, job.Source.IgnoreExtraColumns, s.dest.RowKeys()...); err != nil {
+	if s.plan, err = plan.New(s.table, s.target.Server(), s.schema, job.Source.IgnoreExtraColumns, s.dest.RowKeys()...); err != nil {
 		return err
 	}
 	if job.Source.NullAsDefault {
@@ -107,162 +99,12 @@ func (s *session) open(ctx context.Context) error {
 	if k, ok := s.src.(sources.DictionaryKeeper); ok {
 		k.KeepDictionaries(s.plan.DictionaryColumns())
 	}
-	s.monitor = writer.NewLoadMonitor(s.nodes, s.table.Database, s.table.Name, writer.LoadPolicy{
-		Fixed: int(job.Write.Concurrency), PerNodeCap: job.Write.NodeConcurrency, GlobalCap: s.globalCap(),
-	}, log)
-	if err := s.monitor.Poll(ctx); err != nil {
-		return err
-	}
-	return nil
-}
-
-// globalCap is the most inserts in flight over all nodes: write.max_concurrency
-// when set; else, under auto, each host's cores (the max_threads its server
-// reports), shared by the nodes on that host, and at most the per-node cap
-// per node; with a fixed concurrency, that number per node.
-func (s *session) globalCap() int {
-	if s.job.Write.MaxConcurrency > 0 {
-		return s.job.Write.MaxConcurrency
-	}
-	if s.job.Write.Concurrency != Auto {
-		return max(1, int(s.job.Write.Concurrency)*len(s.nodes))
-	}
-	nodesOnHost := map[string]int{}
-	for _, n := range s.nodes {
-		nodesOnHost[hostOf(n.Addr)]++
-	}
-	total := 0
-	for host, n := range nodesOnHost {
-		total += min(s.hostCores[host], n*s.job.Write.NodeConcurrency)
-	}
-	return max(1, total)
-}
-
-// hostOf is the host part of "host:port".
-func hostOf(addr string) string {
-	if h, _, err := net.SplitHostPort(addr); err == nil {
-		return h
-	}
-	return addr
-}
-
-// readHostCores records, per host, the cores its server uses (max_threads),
-// so that nodes sharing a host share its concurrency.
-func (s *session) readHostCores(ctx context.Context) {
-	s.hostCores = map[string]int{}
-	for _, n := range s.nodes {
-		host := hostOf(n.Addr)
-		if _, done := s.hostCores[host]; done {
-			continue
-		}
-		cores := s.job.Write.NodeConcurrency
-		var v string
-		if err := n.Conn.QueryRow(ctx, "SELECT value FROM system.settings WHERE name = 'max_threads'").Scan(&v); err == nil {
-			if c := leadingNumber(v); c > 0 {
-				cores = c
-			}
-		}
-		s.hostCores[host] = cores
-	}
-}
-
-// leadingNumber reads the first run of digits in s ("8", "'auto(8)'").
-func leadingNumber(s string) int {
-	n, seen := 0, false
-	for _, r := range s {
-		if r >= '0' && r <= '9' {
-			n, seen = n*10+int(r-'0'), true
-		} else if seen {
-			break
-		}
-	}
-	return n
-}
-
-func (s *session) connParams(addrs []string) writer.ConnParams {
-	ch := s.job.Target.ClickHouse
-	perNode := max(int(s.job.Write.Concurrency), s.job.Write.NodeConcurrency)
-	return writer.ConnParams{
-		Addrs: addrs, User: ch.User, Password: string(ch.Password),
-		Compression: ch.Compression, DialTimeout: ch.DialTimeout,
-		MaxConns: perNode + 2, Logger: s.log,
-	}
-}
-
-// connectNodes connects to every replica of every shard. A replica that does
-// not answer is left out (its shard is written through another); a shard
-// with no replica answering fails the run before anything is written.
-func (s *session) connectNodes(ctx context.Context) error {
-	topo := s.dest.Topology
-	if topo == nil {
-		addr := s.job.Target.ClickHouse.Hosts[0]
-		s.nodes = []writer.Node{{Addr: addr, Shard: 1, Replica: 1, Conn: s.conn}}
-		s.shards = [][]string{{addr}}
-		return nil
-	}
-	var down []string
-	for _, sh := range topo.Shards {
-		var up []string
-		var lastErr error
-		for _, r := range sh.Replicas {
-			conn, err := writer.Connect(ctx, s.connParams([]string{r.Addr}))
-			if err == nil {
-				_, err = writer.DescribeTable(ctx, conn, s.table.Database, s.table.Name)
-				if err != nil {
-					conn.Close()
-					return fmt.Errorf("shard %d replica %s: %w", sh.Num, r.Addr, err)
-				}
-			}
-			if err != nil {
-				s.log.Warn("replica does not answer: its shard is written through another replica", "shard", sh.Num, "replica", r.Addr, "error", err)
-				lastErr = err
-				continue
-			}
-			s.nodes = append(s.nodes, writer.Node{Addr: r.Addr, Shard: sh.Num, Replica: r.Num, Conn: conn})
-			up = append(up, r.Addr)
-		}
-		if len(up) == 0 {
-			down = append(down, fmt.Sprintf("shard %d (%s): %v", sh.Num, strings.Join(sh.Addrs(), ", "), lastErr))
-		}
-		s.shards = append(s.shards, up)
-	}
-	if len(down) > 0 {
-		return &writer.ServerError{Op: "connect to cluster " + topo.Cluster, Err: fmt.Errorf("no replica answers for %s; nothing was written", strings.Join(down, "; "))}
-	}
-	s.log.Info("cluster", "cluster", topo.Cluster, "shards", len(topo.Shards), "nodes", len(s.nodes),
-		"distributed", s.dest.Distributed, "local_table", s.table.Database+"."+s.table.Name,
-		"internal_replication", s.dest.InternalReplication, "sharding_key", shardingKeyText(s.dest))
-	return nil
-}
-
-func shardingKeyText(d *writer.Destination) string {
-	switch {
-	case d.Rand:
-		return "rand()"
-	case d.ShardingKey != nil:
-		return d.ShardingKey.String()
-	}
-	return ""
-}
-
-// connTo is the connection to the node at addr.
-func (s *session) connTo(addr string) driver.Conn {
-	for _, n := range s.nodes {
-		if n.Addr == addr {
-			return n.Conn
-		}
-	}
 	return nil
 }
 
 func (s *session) close() {
-	for _, n := range s.nodes {
-		if n.Conn != s.conn {
-			n.Conn.Close()
-		}
-	}
-	if s.conn != nil {
-		s.conn.Close()
+	if s.target != nil {
+		s.target.Close()
 	}
 	if s.src != nil {
 		s.src.Close()
@@ -273,7 +115,7 @@ func (s *session) close() {
 // partition (and sorted within each piece, when asked for).
 type converted struct {
 	rows   int64
-	pieces writer.Pieces
+	pieces batch.Pieces
 }
 
 func (c converted) release() { c.pieces.Release() }
@@ -299,7 +141,7 @@ func splitChanCap(sp sources.Split) int {
 	return int(min(sp.Rows/splitChunkRows+2, 1024))
 }
 
-func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
+func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
 	// Each split's channel holds all its records, so a reader never waits
@@ -317,7 +159,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 		started[i] = make(chan struct{})
 	}
 	errs := make(chan error, workers)
-	cols := plan.SourceColumns()
+	cols := pl.SourceColumns()
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			var err error
@@ -341,7 +183,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 				}
 				outs[i] = make(chan converted, splitChanCap(s.splits[i]))
 				close(ready[i])
-				if err = s.readSplit(ctx, plan, cols, sorted, s.splits[i], outs[i]); err != nil {
+				if err = s.readSplit(ctx, pl, cols, sorted, s.splits[i], outs[i]); err != nil {
 					return
 				}
 				if progress != nil {
@@ -412,7 +254,7 @@ loop:
 	return parent.Err()
 }
 
-func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []string, sorted bool, sp sources.Split, out chan<- converted) error {
+func (s *session) readSplit(ctx context.Context, pl *plan.Plan, cols []string, sorted bool, sp sources.Split, out chan<- converted) error {
 	defer close(out)
 	rr, err := s.src.Open(ctx, sp, cols)
 	if err != nil {
@@ -425,7 +267,7 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 		if sp.Rows >= 0 && row+rec.NumRows() > sp.Rows {
 			return &SourceError{Err: &RowCountError{Split: sp.String(), Promised: sp.Rows, Delivered: row + rec.NumRows()}}
 		}
-		item, err := s.convert(plan, rec, sp, row, sorted)
+		item, err := s.convert(pl, rec, sp, row, sorted)
 		if err != nil {
 			return err
 		}
@@ -454,17 +296,17 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	return nil
 }
 
-func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split, firstRow int64, sorted bool) (converted, error) {
-	out, err := plan.Convert(rec, s.mem)
+func (s *session) convert(pl *plan.Plan, rec arrow.Record, sp sources.Split, firstRow int64, sorted bool) (converted, error) {
+	out, err := pl.Convert(rec, s.mem)
 	if err != nil {
-		var ve *writer.ColumnValueError
+		var ve *plan.ColumnValueError
 		if errors.As(err, &ve) {
 			return converted{}, &DataError{Path: sp.Path, Split: sp.Index, Row: firstRow + int64(ve.Err.Row), Column: ve.Column, Err: ve.Err}
 		}
 		return converted{}, fmt.Errorf("convert %s: %w", sp, err)
 	}
 	defer out.Release()
-	keys, err := writer.EvalKeys(plan.Table.Partition, out, s.mem)
+	keys, err := batch.EvalKeys(pl.Table.Partition, out, s.mem)
 	if err != nil {
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
@@ -473,66 +315,27 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 			k.Release()
 		}
 	}()
-	r := writer.Rows{Record: out, Keys: keys}
-	if s.dest.Topology != nil {
-		if r.Shards, err = s.route(out, sp, firstRow); err != nil {
-			return converted{}, err
-		}
-	}
-	if sorted {
-		if r.Order, err = writer.SortPermutation([]arrow.Record{out}, plan.Table.Sorting, s.mem); err != nil {
+	r := batch.Rows{Record: out, Keys: keys}
+	if router := s.target.Router(); router != nil {
+		if r.Shards, err = router.Shards(out, splitSeed(sp), firstRow, s.mem); err != nil {
 			return converted{}, fmt.Errorf("%s: %w", sp, err)
 		}
 	}
-	pieces, err := writer.SplitRows(context.Background(), r, s.mem)
+	if sorted {
+		if r.Order, err = batch.SortPermutation([]arrow.Record{out}, pl.Table.Sorting, s.mem); err != nil {
+			return converted{}, fmt.Errorf("%s: %w", sp, err)
+		}
+	}
+	pieces, err := batch.SplitRows(context.Background(), r, s.mem)
 	if err != nil {
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
 	return converted{rows: out.NumRows(), pieces: pieces}, nil
 }
 
-// route gives each row of a canonical record its shard: the sharding key's
-// value modulo the total weight, as ClickHouse computes it, or for rand() a
-// generator seeded by the split and row, so a rerun routes rows the same way.
-func (s *session) route(rec arrow.Record, sp sources.Split, firstRow int64) ([]uint16, error) {
-	topo := s.dest.Topology
-	n := int(rec.NumRows())
-	out := make([]uint16, n)
-	if s.dest.Rand {
-		seed := splitSeed(sp)
-		for i := range out {
-			out[i] = uint16(topo.ShardOf(splitmix64(seed + uint64(firstRow) + uint64(i))))
-		}
-		return out, nil
-	}
-	key, err := s.dest.ShardingKey.Eval(rec, s.mem)
-	if err != nil {
-		return nil, fmt.Errorf("%s: evaluate sharding key %s: %w", sp, s.dest.ShardingKey, err)
-	}
-	defer key.Release()
-	vals, err := transform.ShardKeyUint64(key)
-	if err != nil {
-		return nil, fmt.Errorf("%s: sharding key %s: %w", sp, s.dest.ShardingKey, err)
-	}
-	for i, v := range vals {
-		out[i] = uint16(topo.ShardOf(v))
-	}
-	return out, nil
-}
-
-// splitSeed derives a generator seed from a split's identity.
+// splitSeed derives the rand() routing seed of a split from its identity.
 func splitSeed(sp sources.Split) uint64 {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d", sp.Path, sp.Index)
-	return h.Sum64() << 20
-}
-
-// splitmix64 is a fast, well-mixed hash of x.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
+	return writer.SplitSeed(fmt.Sprintf("%s\x00%d", sp.Path, sp.Index))
 }
 
 // splitErr is err from opening or reading sp, naming the split once: the

@@ -34,15 +34,26 @@ func TestShardOfFollowsWeights(t *testing.T) {
 	}
 }
 
-func TestIsRandAndLoopback(t *testing.T) {
+func TestIsRand(t *testing.T) {
 	for in, want := range map[string]bool{"rand()": true, " rand( ) ": true, "rand(1)": true, "rand64()": false, "intHash64(rand())": false, "cityHash64(k)": false} {
 		if isRand(in) != want {
 			t.Errorf("isRand(%q) = %v", in, !want)
 		}
 	}
-	for in, want := range map[string]bool{"127.0.0.1:9000": true, "localhost:9000": true, "[::1]:9000": true, "10.0.0.1:9000": false, "ch-1:9000": false} {
-		if isLoopback(in) != want {
-			t.Errorf("isLoopback(%q) = %v", in, !want)
-		}
+}
+
+func TestNewTopologyUsesWeights(t *testing.T) {
+	topo, err := NewTopology("c", []Shard{{Num: 1, Weight: 1}, {Num: 2, Weight: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if topo.TotalWeight != 4 || topo.ShardOf(0) != 0 || topo.ShardOf(3) != 1 {
+		t.Fatalf("topology %+v", topo)
+	}
+	if _, err := NewTopology("c", nil); err == nil {
+		t.Fatal("a cluster without shards was accepted")
+	}
+	if _, err := NewTopology("c", []Shard{{Num: 1}}); err == nil {
+		t.Fatal("a cluster whose shards all weigh 0 was accepted")
 	}
 }
