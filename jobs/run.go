@@ -154,7 +154,9 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	workers := sess.target.MaxInFlight()
 	batches := make(chan *batch.Batch) // unbuffered: at most workers+1 batches out of the buffers
-	ins := sess.plan.Insert()
+	mode := writeMode(appendMode{})
+	ins := mode.Insert(sess.plan)
+	partitions := newPartitionTracker(mode)
 	var written writtenCounts
 	var rowsUnknown atomic.Int64
 	for i := 0; i < workers; i++ {
@@ -171,7 +173,11 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 				progress.RowsWritten.Add(b.Rows)
 				progress.Batches.Add(1)
 				written.add(b)
+				err := partitions.written(gctx, b)
 				b.Release()
+				if err != nil {
+					return err
+				}
 			}
 			return nil
 		})
@@ -179,6 +185,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	batcher := batch.NewBatcher(batch.BatcherParams{
 		BatchRows: int64(job.Write.BatchRows), MaxBufferBytes: BufferBudget(job.Write.MaxBufferBytes), Mem: sess.mem,
 		InFlight: workers + 1,
+		Complete: func(ps batch.PartitionStats) error { return partitions.complete(gctx, ps) },
 	}, func(b *batch.Batch) error {
 		if b.Forced {
 			log.Info("memory budget reached: flushing partition early", "shard", sess.target.ShardNum(b.Shard), "partition", b.Partition, "rows", b.Rows, "bytes", b.Bytes, "max_buffer_bytes", job.Write.MaxBufferBytes.String())
@@ -235,6 +242,12 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 	}
 	if sum.RowsWritten != sum.RowsRead {
 		return sum, fmt.Errorf("internal error: read %d rows but wrote %d", sum.RowsRead, sum.RowsWritten)
+	}
+	if err := partitions.check(); err != nil {
+		return sum, err
+	}
+	if err := mode.Finish(ctx); err != nil {
+		return sum, err
 	}
 	return sum, nil
 }

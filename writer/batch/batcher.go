@@ -1,9 +1,14 @@
+// Package batch cuts a run's rows into batches of one partition each (and
+// one shard on a cluster), within a memory budget, and orders a batch's rows
+// by the table's sorting key (sort.go), so that every insert makes one
+// sorted part. It needs no server.
 package batch
 
 import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -60,6 +65,13 @@ type BatcherParams struct {
 	// Mem allocates the copies taken per partition. Optional, defaults to
 	// memory.DefaultAllocator.
 	Mem memory.Allocator
+	// Complete, when set, is called once per partition as soon as no more
+	// rows will come for it in this run: right after its last batch was
+	// emitted, from Seal or Close, on the goroutine that called them. It is
+	// the seam for write modes that act on whole partitions (a mode that
+	// swaps a finished partition does not wait for the end of the run). An
+	// error from it stops the Batcher. Optional.
+	Complete func(PartitionStats) error
 }
 
 // PartitionStats is what a Batcher saw of one partition.
@@ -80,22 +92,34 @@ type partBuffer struct {
 	chunks []arrow.Record
 	rows   int64
 	bytes  int64
+	// sealed: no more rows may come (Seal or Close completed it).
+	sealed bool
+}
+
+// partName names a partition of a shard.
+type partName struct {
+	shard     int
+	partition string
 }
 
 // Batcher groups canonical records by partition and cuts them into batches
-// of one partition each. It is deterministic: the same records in the same
+// of one partition each, and says when a partition is complete (Seal,
+// Close, BatcherParams.Complete). It is deterministic: the same records in the same
 // order give the same batches with the same rows in the same order. Not safe
 // for concurrent use: one goroutine adds records in source order.
 type Batcher struct {
 	p     BatcherParams
 	emit  func(*Batch) error
-	index map[string]int
+	index map[string]int   // Piece.Key -> parts
+	named map[partName]int // shard and partition text -> parts
 	parts []*partBuffer
 	total int64
 	// largest is the biggest batch emitted so far, in bytes.
 	largest int64
 	// sorted says records come with their sort order.
 	sorted bool
+	// aborted: rows were dropped, so no partition may be called complete.
+	aborted bool
 }
 
 // NewBatcher returns a Batcher that hands every batch to emit, which owns it
@@ -105,7 +129,7 @@ func NewBatcher(p BatcherParams, emit func(*Batch) error) *Batcher {
 	if p.Mem == nil {
 		p.Mem = memory.DefaultAllocator
 	}
-	return &Batcher{p: p, emit: emit, index: map[string]int{}}
+	return &Batcher{p: p, emit: emit, index: map[string]int{}, named: map[partName]int{}}
 }
 
 // Rows is one canonical record and what routes its rows.
@@ -124,16 +148,6 @@ type Rows struct {
 	// Shards, when given, is each row's shard (an index into the
 	// topology's shards): batches are then per shard and partition.
 	Shards []uint16
-}
-
-// Add takes r's rows: SplitRows then AddPieces. The Batcher retains what
-// it keeps: the caller still releases the record and keys.
-func (b *Batcher) Add(ctx context.Context, r Rows) error {
-	ps, err := SplitRows(ctx, r, b.p.Mem)
-	if err != nil {
-		return err
-	}
-	return b.AddPieces(ctx, ps)
 }
 
 // Piece is the rows of one record that belong to one shard and partition.
@@ -268,9 +282,12 @@ func (b *Batcher) AddPieces(ctx context.Context, ps Pieces) error {
 	for k, p := range ps.List {
 		idx, ok := b.index[p.Key]
 		if !ok {
-			idx = len(b.parts)
+			idx = b.part(p.Shard, p.Partition)
 			b.index[p.Key] = idx
-			b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: p.Partition, Shard: p.Shard}})
+		}
+		if pb := b.parts[idx]; pb.sealed {
+			Pieces{List: ps.List[k:]}.Release()
+			return fmt.Errorf("internal error: rows for partition %s of shard %d came after it was complete", p.Partition, p.Shard)
 		}
 		if err := b.add(ctx, idx, p.Record, recordBytes(p.Record)+p.SharedBytes); err != nil {
 			Pieces{List: ps.List[k+1:]}.Release()
@@ -349,21 +366,63 @@ func (b *Batcher) flush(p int, forced bool) error {
 	return b.emit(batch)
 }
 
-// Close emits every partition's remaining rows, in the order the
-// partitions were first seen.
+// part is the index in parts of a shard's partition, added when new.
+func (b *Batcher) part(shard int, partition string) int {
+	n := partName{shard, partition}
+	idx, ok := b.named[n]
+	if !ok {
+		idx = len(b.parts)
+		b.named[n] = idx
+		b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: partition, Shard: shard}})
+	}
+	return idx
+}
+
+// Seal says no more rows will come for the shard's partition in this run:
+// its remaining rows are emitted as its last batch and Complete is called.
+// Rows for it that come later are an error. Sealing a partition not seen
+// yet completes it with no rows; sealing one twice does nothing. The
+// caller adds rows and seals on one goroutine, in source order, so batches
+// stay deterministic.
+func (b *Batcher) Seal(shard int, partition string) error {
+	return b.seal(b.part(shard, partition))
+}
+
+func (b *Batcher) seal(i int) error {
+	if b.aborted {
+		return errors.New("internal error: a partition was sealed after the batcher dropped its rows")
+	}
+	pb := b.parts[i]
+	if pb.sealed {
+		return nil
+	}
+	if pb.rows > 0 {
+		if err := b.flush(i, false); err != nil {
+			return err
+		}
+	}
+	pb.sealed = true
+	if b.p.Complete != nil {
+		return b.p.Complete(pb.stats)
+	}
+	return nil
+}
+
+// Close emits every partition's remaining rows and completes it, in the
+// order the partitions were first seen.
 func (b *Batcher) Close() error {
-	for i, pb := range b.parts {
-		if pb.rows > 0 {
-			if err := b.flush(i, false); err != nil {
-				return err
-			}
+	for i := range b.parts {
+		if err := b.seal(i); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// Abort releases buffered rows without emitting them.
+// Abort releases buffered rows without emitting them; no partition is
+// complete after it (Seal and Close fail).
 func (b *Batcher) Abort() {
+	b.aborted = true
 	for _, pb := range b.parts {
 		for _, c := range pb.chunks {
 			c.Release()

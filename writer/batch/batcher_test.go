@@ -76,7 +76,11 @@ func runBatcher(t *testing.T, mem memory.Allocator, recs []arrow.Record, p Batch
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := b.Add(context.Background(), Rows{Record: r, Keys: keys}); err != nil {
+		ps, err := SplitRows(context.Background(), Rows{Record: r, Keys: keys}, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.AddPieces(context.Background(), ps); err != nil {
 			t.Fatal(err)
 		}
 		for _, k := range keys {
@@ -438,6 +442,98 @@ func TestMergePermutationEqualsStableSort(t *testing.T) {
 		}
 		for _, s := range sorted {
 			s.Release()
+		}
+	}
+}
+
+// addKeyed adds rec's rows to b, partitioned by column p.
+func addKeyed(t *testing.T, b *Batcher, mem memory.Allocator, rec arrow.Record) error {
+	t.Helper()
+	key, err := transform.ParseKey("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys, err := EvalKeys(key, rec, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		for _, k := range keys {
+			k.Release()
+		}
+	}()
+	ps, err := SplitRows(context.Background(), Rows{Record: rec, Keys: keys}, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.AddPieces(context.Background(), ps)
+}
+
+// TestBatcherSaysWhenAPartitionIsComplete: Complete comes once per
+// partition, right after its last batch, when the caller seals it (before
+// the end of the run) or at Close for the rest; rows for a sealed partition
+// are refused rather than batched after the partition was reported whole.
+func TestBatcherSaysWhenAPartitionIsComplete(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs := testRecords(mem, 4, 500, 3, 7)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	var events []string
+	emitted := map[string]int{}
+	b := NewBatcher(BatcherParams{BatchRows: 200, MaxBufferBytes: 1 << 40, Mem: mem,
+		Complete: func(ps PartitionStats) error {
+			if emitted[ps.Partition] != ps.Batches {
+				t.Errorf("partition %s complete after %d of its %d batches", ps.Partition, emitted[ps.Partition], ps.Batches)
+			}
+			events = append(events, "complete "+ps.Partition)
+			return nil
+		}}, func(bt *Batch) error {
+		events = append(events, fmt.Sprintf("batch %s/%d", bt.Partition, bt.Seq))
+		emitted[bt.Partition]++
+		bt.Release()
+		return nil
+	})
+	for _, r := range recs[:2] {
+		if err := addKeyed(t, b, mem, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Seal(0, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if events[len(events)-1] != "complete 1" {
+		t.Fatalf("Seal did not complete partition 1 at once: %v", events)
+	}
+	if err := b.Seal(0, "1"); err != nil || strings.Count(strings.Join(events, ","), "complete 1") != 1 {
+		t.Fatalf("sealing twice: %v, events %v", err, events)
+	}
+	if err := b.Seal(0, "9"); err != nil || events[len(events)-1] != "complete 9" {
+		t.Fatalf("sealing an unseen partition: %v, events %v", err, events)
+	}
+	// The next records hold rows of partition 1 too: refused.
+	if err := addKeyed(t, b, mem, recs[2]); err == nil || !strings.Contains(err.Error(), "after it was complete") {
+		t.Fatalf("rows after Seal: %v", err)
+	}
+	if err := b.Seal(0, "0"); err != nil {
+		t.Fatal(err)
+	}
+	b.Abort()
+	if err := b.Close(); err == nil {
+		t.Fatal("Close after Abort completed partitions whose rows were dropped")
+	}
+	got := map[string]int{}
+	for _, e := range events {
+		if strings.HasPrefix(e, "complete ") {
+			got[e]++
+		}
+	}
+	for p, want := range map[string]int{"0": 1, "1": 1, "2": 0, "9": 1} {
+		if got["complete "+p] != want {
+			t.Errorf("partition %s completed %d times, want %d: %v", p, got["complete "+p], want, events)
 		}
 	}
 }
