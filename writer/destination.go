@@ -118,24 +118,21 @@ func resolveDestination(ctx context.Context, n Node, p DestinationParams) (*Dest
 	if p.InternalReplication != nil {
 		d.InternalReplication = *p.InternalReplication
 	}
-	switch {
-	case shardingKey == "" && len(d.Topology.Shards) > 1 && d.Distributed != "":
-		return nil, &TargetError{Table: d.Distributed, Problem: fmt.Sprintf("has no sharding key and cluster %s has %d shards", cluster, len(d.Topology.Shards)), Fix: "give the Distributed table a sharding key (ClickHouse itself refuses such inserts)"}
-	case shardingKey == "" || isRand(shardingKey):
-		d.Rand = true
-	default:
-		expr, err := transform.Parse(shardingKey)
-		if err != nil {
-			return nil, &TargetError{Table: d.Table.Database + "." + d.Table.Name, Problem: fmt.Sprintf("sharding key %s: %v", shardingKey, err), Fix: "this sharding key is not supported yet"}
+	if shardingKey == "" {
+		if len(d.Topology.Shards) > 1 && d.Distributed != "" {
+			return nil, &TargetError{Table: d.Distributed, Problem: fmt.Sprintf("has no sharding key and cluster %s has %d shards", cluster, len(d.Topology.Shards)), Fix: "give the Distributed table a sharding key (ClickHouse itself refuses such inserts)"}
 		}
+		d.Rand = true
+		return d, nil
+	}
+	expr, err := transform.Parse(shardingKey)
+	if err != nil {
+		return nil, &TargetError{Table: d.Table.Database + "." + d.Table.Name, Problem: fmt.Sprintf("sharding key %s: %v", shardingKey, err), Fix: "this sharding key is not supported yet"}
+	}
+	if expr.IsRand() {
+		d.Rand = true
+	} else {
 		d.ShardingKey = expr
 	}
 	return d, nil
-}
-
-// isRand reports whether a sharding key is rand() (with or without an
-// argument), which spreads rows evenly: chload draws the numbers itself.
-func isRand(key string) bool {
-	k := strings.ToLower(strings.ReplaceAll(key, " ", ""))
-	return strings.HasPrefix(k, "rand(") && strings.HasSuffix(k, ")") && strings.Count(k, "(") == 1
 }

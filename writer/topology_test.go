@@ -1,6 +1,10 @@
 package writer
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/chload/chload/transform"
+)
 
 func TestParseDistributed(t *testing.T) {
 	cases := []struct {
@@ -34,10 +38,17 @@ func TestShardOfFollowsWeights(t *testing.T) {
 	}
 }
 
-func TestIsRand(t *testing.T) {
+func TestRandShardingKeys(t *testing.T) {
 	for in, want := range map[string]bool{"rand()": true, " rand( ) ": true, "rand(1)": true, "rand64()": false, "intHash64(rand())": false, "cityHash64(k)": false} {
-		if isRand(in) != want {
-			t.Errorf("isRand(%q) = %v", in, !want)
+		e, err := transform.Parse(in)
+		if err != nil {
+			if want {
+				t.Errorf("parse %q: %v", in, err)
+			}
+			continue // not rand(), and refused as a sharding key as it should be
+		}
+		if e.IsRand() != want {
+			t.Errorf("%q IsRand = %v", in, !want)
 		}
 	}
 }

@@ -284,9 +284,6 @@ func (c *Conn) BeginInsert(ctx context.Context, query string, settings []Setting
 // Columns are the columns of every block, in order.
 func (in *Insert) Columns() []Column { return in.cols }
 
-// Revision is the protocol revision in use, which some encodings depend on.
-func (in *Insert) Revision() uint64 { return in.c.revision }
-
 // WriteBlock sends one block of rows. encode appends the Native-format data
 // of column i (rows values, in Columns' order) to dst and returns it; its
 // error aborts the insert. The data goes out before WriteBlock returns.
