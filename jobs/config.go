@@ -174,7 +174,9 @@ type Write struct {
 	// fixes it. Optional, defaults to auto.
 	Concurrency Concurrency `yaml:"concurrency"`
 	// MaxConcurrency caps concurrent inserts over all nodes. Optional,
-	// defaults to twice the number of nodes written.
+	// defaults to the servers' cores (max_threads) per host, shared by the
+	// nodes on a host and at most node_concurrency per node; with a fixed
+	// concurrency, that number per node (writer.Target.MaxInFlight).
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// NodeConcurrency caps concurrent inserts on one node under auto.
 	// Optional, defaults to 2.

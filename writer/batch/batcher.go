@@ -481,7 +481,6 @@ func appendKey(buf []byte, a arrow.Array, i int) ([]byte, error) {
 	return append(buf, data[off:off+w]...), nil
 }
 
-// recordBytes is the memory a record's buffers hold, prorated for slices.
 // dictionaryBytes is the size of the dictionaries of rec's dictionary
 // columns, which recordBytes leaves out.
 func dictionaryBytes(rec arrow.Record) int64 {
