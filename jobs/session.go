@@ -57,9 +57,6 @@ func openSession(ctx context.Context, job *Job, log *slog.Logger, mem memory.All
 		return nil, &ConfigError{Path: job.Path, Err: err}
 	}
 	s.src = src
-	if a, ok := src.(sources.AllocatorUser); ok {
-		a.UseAllocator(mem)
-	}
 	if err := s.open(ctx); err != nil {
 		s.close()
 		return nil, err
@@ -103,9 +100,6 @@ func (s *session) open(ctx context.Context) error {
 		if err := s.plan.UseNullAsDefault(); err != nil {
 			return err
 		}
-	}
-	if k, ok := s.src.(sources.DictionaryKeeper); ok {
-		k.KeepDictionaries(s.plan.DictionaryColumns())
 	}
 	s.monitor = writer.NewLoadMonitor(s.nodes, s.table.Database, s.table.Name, writer.LoadPolicy{
 		Fixed: int(job.Write.Concurrency), PerNodeCap: job.Write.NodeConcurrency, GlobalCap: s.globalCap(),
@@ -273,17 +267,12 @@ func (s *session) close() {
 // partition (and sorted within each piece, when asked for).
 type converted struct {
 	rows   int64
+	bytes  int64 // of the converted record, for the read-ahead budget
 	pieces writer.Pieces
 }
 
 func (c converted) release() { c.pieces.Release() }
 
-// readConverted reads every split with plan's columns, converts records and
-// evaluates the partition key on `workers` goroutines, and hands the results
-// to consume in split order and row order: the same source gives the same
-// sequence. consume owns each item. It runs on the calling goroutine.
-// With sorted, each record also comes with its rows' order by the table's
-// sorting key, computed on the reading goroutines.
 // splitChunkRows is a lower bound on the rows of one record a source
 // yields, for sizing the channel that holds a split's records.
 const splitChunkRows = 4096
@@ -299,6 +288,12 @@ func splitChanCap(sp sources.Split) int {
 	return int(min(sp.Rows/splitChunkRows+2, 1024))
 }
 
+// readConverted reads every split with plan's columns, converts records and
+// evaluates the partition key on `workers` goroutines, and hands the results
+// to consume in split order and row order: the same source gives the same
+// sequence. consume owns each item. It runs on the calling goroutine.
+// With sorted, each record also comes with its rows' order by the table's
+// sorting key, computed on the reading goroutines.
 func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -306,9 +301,11 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 	// for the consumer within a split (which left a core idle while the
 	// consumer caught up). Instead, a reader starts split i only once the
 	// consumer has started split i-workers: at most workers splits are
-	// read ahead of the one being consumed.
+	// read ahead of the one being consumed, and, ahead of that one, at most
+	// ReadAheadBudget bytes are held (readahead.go).
 	// A split's channel is made by its reader when it starts the split
 	// (ready[i] is closed then), so only the splits in flight hold one.
+	ra := newReadAhead(ReadAheadBudget(s.job.Write.MaxBufferBytes))
 	outs := make([]chan converted, len(s.splits))
 	ready := make([]chan struct{}, len(s.splits))
 	started := make([]chan struct{}, len(s.splits))
@@ -317,7 +314,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 		started[i] = make(chan struct{})
 	}
 	errs := make(chan error, workers)
-	cols := plan.SourceColumns()
+	opts := sources.OpenOptions{Columns: plan.SourceColumns(), Mem: s.mem, KeepDictionaries: plan.DictionaryColumns()}
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			var err error
@@ -341,7 +338,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 				}
 				outs[i] = make(chan converted, splitChanCap(s.splits[i]))
 				close(ready[i])
-				if err = s.readSplit(ctx, plan, cols, sorted, s.splits[i], outs[i]); err != nil {
+				if err = s.readSplit(ctx, plan, opts, sorted, s.splits[i], outs[i], &splitBudget{ra: ra, split: i}); err != nil {
 					return
 				}
 				if progress != nil {
@@ -354,6 +351,7 @@ func (s *session) readConverted(parent context.Context, plan *writer.Plan, worke
 loop:
 	for i := range outs {
 		close(started[i])
+		ra.advance(i)
 		select {
 		case <-ready[i]:
 		case <-ctx.Done():
@@ -370,6 +368,7 @@ loop:
 			if !ok {
 				break
 			}
+			ra.release(item.bytes)
 			if consumeErr = consume(item); consumeErr != nil {
 				cancel(consumeErr)
 				break loop
@@ -412,9 +411,13 @@ loop:
 	return parent.Err()
 }
 
-func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []string, sorted bool, sp sources.Split, out chan<- converted) error {
+func (s *session) readSplit(ctx context.Context, plan *writer.Plan, o sources.OpenOptions, sorted bool, sp sources.Split, out chan<- converted, budget *splitBudget) error {
 	defer close(out)
-	rr, err := s.src.Open(ctx, sp, cols)
+	if err := budget.start(ctx, sp.Bytes); err != nil {
+		return err
+	}
+	defer budget.finish()
+	rr, err := s.src.Open(ctx, sp, o)
 	if err != nil {
 		return &SourceError{Err: splitErr("open", sp, err)}
 	}
@@ -430,6 +433,10 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 			return err
 		}
 		row += rec.NumRows()
+		if err := budget.take(ctx, item.bytes); err != nil {
+			item.release()
+			return err
+		}
 		select {
 		case out <- item:
 		case <-ctx.Done():
@@ -440,7 +447,7 @@ func (s *session) readSplit(ctx context.Context, plan *writer.Plan, cols []strin
 	if err := rr.Err(); err != nil {
 		var bad *sources.ValueError
 		if errors.As(err, &bad) {
-			return &DataError{Path: sp.Path, Split: sp.Index, Row: bad.Row, Column: bad.Column,
+			return &DataError{Split: sp, Row: bad.Row, Column: bad.Column,
 				Err: &chcol.ValueError{Row: int(bad.Row), Value: bad.Value, Reason: bad.Reason, Fix: bad.Fix}}
 		}
 		return &SourceError{Err: splitErr("read", sp, err)}
@@ -459,7 +466,7 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 	if err != nil {
 		var ve *writer.ColumnValueError
 		if errors.As(err, &ve) {
-			return converted{}, &DataError{Path: sp.Path, Split: sp.Index, Row: firstRow + int64(ve.Err.Row), Column: ve.Column, Err: ve.Err}
+			return converted{}, &DataError{Split: sp, Row: firstRow + int64(ve.Err.Row), Column: ve.Column, Err: ve.Err}
 		}
 		return converted{}, fmt.Errorf("convert %s: %w", sp, err)
 	}
@@ -488,7 +495,7 @@ func (s *session) convert(plan *writer.Plan, rec arrow.Record, sp sources.Split,
 	if err != nil {
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
-	return converted{rows: out.NumRows(), pieces: pieces}, nil
+	return converted{rows: out.NumRows(), bytes: recordSize(out), pieces: pieces}, nil
 }
 
 // route gives each row of a canonical record its shard: the sharding key's
@@ -520,10 +527,11 @@ func (s *session) route(rec arrow.Record, sp sources.Split, firstRow int64) ([]u
 	return out, nil
 }
 
-// splitSeed derives a generator seed from a split's identity.
+// splitSeed derives a generator seed from a split's stable ID, so two runs
+// over the same data route its rows alike.
 func splitSeed(sp sources.Split) uint64 {
 	h := fnv.New64a()
-	fmt.Fprintf(h, "%s\x00%d", sp.Path, sp.Index)
+	h.Write([]byte(sp.ID))
 	return h.Sum64() << 20
 }
 
@@ -535,12 +543,13 @@ func splitmix64(x uint64) uint64 {
 	return x ^ (x >> 31)
 }
 
-// splitErr is err from opening or reading sp, naming the split once: the
-// source contract has its errors name the split already, and one that does
-// not gets it added.
+// splitErr is err from doing op on sp, naming the split once: the source
+// contract has its errors be a *sources.SplitError already, and one that is
+// not is made one.
 func splitErr(op string, sp sources.Split, err error) error {
-	if strings.Contains(err.Error(), sp.String()) {
+	var named *sources.SplitError
+	if errors.As(err, &named) {
 		return err
 	}
-	return fmt.Errorf("%s %s: %w", op, sp, err)
+	return &sources.SplitError{Op: op, Split: sp, Err: err}
 }
