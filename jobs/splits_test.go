@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"github.com/chload/chload/sources"
@@ -25,4 +26,104 @@ func parquetSplit(t *testing.T, path string, n int) sources.Split {
 		t.Fatalf("%s has %d splits, want split %d", path, len(splits), n)
 	}
 	return splits[n]
+}
+
+// fits reports whether ra admits n more bytes for split without waiting: a
+// reservation that would wait fails at once with a context already done.
+func fits(t *testing.T, ra *readAhead, split int, n int64) bool {
+	t.Helper()
+	done, cancel := context.WithCancel(context.Background())
+	cancel()
+	err := ra.reserve(done, split, n)
+	if err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("reserve: %v", err)
+	}
+	return err == nil
+}
+
+// TestReadAheadBudget: splits ahead of the one being consumed hold at most
+// the budget; the one being consumed is never held back, nor is a split
+// when nothing is held (so a split larger than the budget still loads).
+func TestReadAheadBudget(t *testing.T) {
+	ra := newReadAhead(100)
+	ra.advance(0)
+	if !fits(t, ra, 1, 60) || !fits(t, ra, 2, 40) {
+		t.Fatal("reservations within the budget wait")
+	}
+	if fits(t, ra, 3, 1) {
+		t.Fatal("a split ahead got bytes beyond the budget")
+	}
+	if !fits(t, ra, 0, 500) {
+		t.Fatal("the split being consumed was held back")
+	}
+	ra.release(500)
+	ra.release(60)
+	if !fits(t, ra, 3, 60) {
+		t.Fatal("released bytes were not given out again")
+	}
+	if fits(t, ra, 4, 1) {
+		t.Fatal("a split ahead got bytes beyond the budget")
+	}
+	ra.advance(4)
+	if !fits(t, ra, 4, 1) {
+		t.Fatal("the split that became the one consumed was held back")
+	}
+	ra.release(40 + 60 + 1)
+	if ra.held != 0 {
+		t.Fatalf("%d bytes held after everything was released", ra.held)
+	}
+	if !fits(t, ra, 9, 1000) {
+		t.Fatal("a split larger than the budget waits with nothing held")
+	}
+}
+
+// TestSplitBudget: a split reserves what it promises before it is read;
+// its records use that up before they reserve more; what it promised but
+// did not deliver is given back; once the consumer has released every
+// record, nothing is held.
+func TestSplitBudget(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		promised int64
+		records  []int64
+	}{
+		{"unknown size", -1, []int64{10, 20}},
+		{"as promised", 30, []int64{10, 20}},
+		{"less than promised", 50, []int64{10, 20}},
+		{"more than promised", 15, []int64{10, 20}},
+		{"promise over the budget", 1000, []int64{400, 400}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ra := newReadAhead(100)
+			ra.advance(0)
+			b := &splitBudget{ra: ra, split: 0}
+			if err := b.start(ctx, tc.promised); err != nil {
+				t.Fatal(err)
+			}
+			if want := min(max(tc.promised, 0), 100); ra.held != want {
+				t.Fatalf("%d bytes held before reading, want the promise %d", ra.held, want)
+			}
+			var delivered int64
+			for _, n := range tc.records {
+				if err := b.take(ctx, n); err != nil {
+					t.Fatal(err)
+				}
+				delivered += n
+				if ra.held < delivered {
+					t.Fatalf("%d bytes held with %d delivered and not consumed", ra.held, delivered)
+				}
+			}
+			b.finish()
+			if ra.held != delivered {
+				t.Fatalf("%d bytes held after the split ended with %d delivered", ra.held, delivered)
+			}
+			for _, n := range tc.records {
+				ra.release(n)
+			}
+			if ra.held != 0 {
+				t.Fatalf("%d bytes held after the consumer took every record", ra.held)
+			}
+		})
+	}
 }
