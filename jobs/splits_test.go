@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chload/chload/sources"
@@ -125,5 +127,22 @@ func TestSplitBudget(t *testing.T) {
 				t.Fatalf("%d bytes held after the consumer took every record", ra.held)
 			}
 		})
+	}
+}
+
+// TestSplitErrNamesTheSplitOnce: an error the source already made a
+// *sources.SplitError passes unchanged; any other is made one.
+func TestSplitErrNamesTheSplitOnce(t *testing.T) {
+	sp := sources.Split{ID: "7", Name: "id in [1000, 2000)"}
+	named := &sources.SplitError{Op: "read", Split: sp, Err: errors.New("connection reset")}
+	for _, err := range []error{named, fmt.Errorf("decode: %w", named), errors.New("connection reset")} {
+		got := splitErr("read", sp, err)
+		var se *sources.SplitError
+		if !errors.As(got, &se) || se.Split.ID != sp.ID {
+			t.Errorf("splitErr(%q) = %q, not a *sources.SplitError for the split", err, got)
+		}
+		if n := strings.Count(got.Error(), sp.String()); n != 1 {
+			t.Errorf("splitErr(%q) = %q names the split %d times", err, got, n)
+		}
 	}
 }

@@ -185,7 +185,7 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 // and reads no more than the requested columns.
 func readerProperties() *parquet.ReaderProperties {
 	// The decoder keeps pooled page buffers that are freed by finalizers,
-	// so they come from the Go allocator, not from Source.Allocator.
+	// so they come from the Go allocator, not from OpenOptions.Mem.
 	return parquet.NewReaderProperties(nil)
 }
 
