@@ -114,17 +114,20 @@ type Source interface {
 	// the same list), with IDs unique within the list. No row data is read.
 	// Called once per run.
 	Splits(ctx context.Context) ([]Split, error)
-	// Open returns a reader over one split, which must come from Splits,
-	// that yields only o.Columns, in that order. It does not start reading
-	// before the first Next. Called once per split per run, from several
-	// goroutines at once. The caller releases every record it takes and
-	// the reader itself, possibly before the reader is drained. Records
-	// come in the split's row order, so the caller can number rows.
+	// Open returns a reader over one split, which must come from Splits
+	// (of this source or of another instance over the same data), that
+	// yields only o.Columns, in that order. It does not start reading
+	// before the first Next. The run calls it once per split, from several
+	// goroutines at once; a split may be opened again. The caller releases
+	// every record it takes and the reader itself, possibly before the
+	// reader is drained; nothing the reader allocated from o.Mem stays
+	// allocated then. Records come in the split's row order, so the caller
+	// can number rows, and add up to Split.Rows when that is known.
 	//
 	// Errors from Open and from the reader's Err are *SplitError (or wrap
-	// one), so they name the split; a bad value is reported as a
-	// *ValueError inside it. Once ctx is done, Next returns false and Err
-	// wraps ctx's error.
+	// one), so they name the split once and the caller adds no name; a bad
+	// value is reported as a *ValueError inside it. Once ctx is done, Next
+	// returns false and Err wraps ctx's error.
 	Open(ctx context.Context, s Split, o OpenOptions) (array.RecordReader, error)
 	// Close releases what the source holds. Called once, after every reader
 	// it returned was released.

@@ -34,7 +34,8 @@ type Params struct {
 // Run checks that the sources built by p.New keep the sources.Source
 // contract:
 //   - Schema and Splits succeed, Splits is the same on two calls and on two
-//     instances over the same data (IDs, names, fingerprints, promises);
+//     instances over the same data (IDs, names, fingerprints, promises),
+//     and a split one instance lists reads through the other;
 //     split IDs are non-empty and unique, names non-empty, and only a
 //     file-based connector's names say "row group";
 //   - every split opens with all columns in schema order and in reverse
@@ -145,6 +146,15 @@ func Run(t *testing.T, p Params) {
 				t.Errorf("split %d differs between two instances over the same data:\n%+v\n%+v", i, a, b)
 			}
 		}
+		// A split listed by one instance reads through the other.
+		n, err := readRows(ctx, theirs[0], src, sources.OpenOptions{Columns: names, Mem: mem}, nil)
+		if err == nil && theirs[0].Rows >= 0 && n != theirs[0].Rows {
+			err = fmt.Errorf("read %d rows, split promises %d", n, theirs[0].Rows)
+		}
+		if err != nil {
+			t.Errorf("split %s of a second instance, read through the first: %v", theirs[0], err)
+		}
+		noLeak(t)
 	})
 
 	t.Run("read", func(t *testing.T) {
