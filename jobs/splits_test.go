@@ -9,6 +9,7 @@ import (
 
 	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/parquet"
+	"github.com/chload/chload/writer/chcol"
 )
 
 // parquetSplit is split n of the Parquet file at path, as the source lists
@@ -144,5 +145,21 @@ func TestSplitErrNamesTheSplitOnce(t *testing.T) {
 		if n := strings.Count(got.Error(), sp.String()); n != 1 {
 			t.Errorf("splitErr(%q) = %q names the split %d times", err, got, n)
 		}
+	}
+}
+
+// TestDataErrorNamesTheSplit: a bad value is reported in the split's own
+// words, whatever kind of split it is, with its row and column.
+func TestDataErrorNamesTheSplit(t *testing.T) {
+	sp := sources.Split{ID: "orders:1000", Name: "id in [1000, 2000)"}
+	err := &DataError{Split: sp, Row: 7, Column: "amount", Err: &chcol.ValueError{Value: "-1", Reason: "does not fit UInt8"}}
+	msg := err.Error()
+	for _, w := range []string{sp.Name, "row 7", "column amount", "does not fit UInt8"} {
+		if !strings.Contains(msg, w) {
+			t.Errorf("message %q lacks %q", msg, w)
+		}
+	}
+	if strings.Contains(msg, "row group") {
+		t.Errorf("message %q speaks of row groups for a split that has none", msg)
 	}
 }
