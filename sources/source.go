@@ -31,11 +31,13 @@ import (
 // Rows and Bytes when it knows them.
 type Split struct {
 	// ID identifies the split among the source's splits and across runs: a
-	// deterministic function of the data the split reads (never of the
-	// order of listing, a clock or a random number), so two sources built
-	// from the same configuration over the same data give their splits the
-	// same IDs, and two splits of one source never share one. Resuming a
-	// run and the rand() sharding seed rely on it.
+	// deterministic function of where the split's data lies (a file and a
+	// row group, a table and a key range; never the order of listing, a
+	// clock or a random number), so two sources built from the same
+	// configuration over the same data give their splits the same IDs, and
+	// two splits of one source never share one. Whether the data there
+	// changed is the Fingerprint's to tell. Resuming a run and the rand()
+	// sharding seed rely on it.
 	ID string
 	// Name names the split in messages, in the user's words: "data/a.parquet,
 	// row group 3", "id in [1000, 2000)", "slice 2 of 8". String returns
