@@ -58,9 +58,10 @@ type SourceSpec struct {
 	node          ast.Node
 }
 
-// jobLevelSourceKeys are the source keys the job reads itself and removes
-// before a connector decodes its section.
-var jobLevelSourceKeys = map[string]bool{"null_as_default": true}
+// jobLevelSourceKeys are the source keys the job reads itself (the fields
+// of SourceSpec) and removes before a connector decodes its section, so no
+// connector declares them.
+var jobLevelSourceKeys = map[string]bool{"type": true, "ignore_extra_columns": true, "null_as_default": true}
 
 // Decoder returns the strict decoder connectors use for their section.
 func (s SourceSpec) Decoder() sources.Decoder {

@@ -44,7 +44,6 @@ func TestParseExampleJob(t *testing.T) {
 		t.Fatalf("write %+v", job.Write)
 	}
 	var src struct {
-		Type  string   `yaml:"type"`
 		Paths []string `yaml:"paths"`
 	}
 	if err := job.Source.Decoder()(&src); err != nil {
@@ -110,12 +109,39 @@ func TestConnectorDecoderIsStrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	var cfg struct {
-		Type  string   `yaml:"type"`
 		Paths []string `yaml:"paths"`
 	}
 	err = job.Source.Decoder()(&cfg)
 	if err == nil || !strings.Contains(err.Error(), `unknown field "pathz"`) || !strings.Contains(err.Error(), "[5:3]") {
 		t.Fatalf("error %v", err)
+	}
+}
+
+// TestJobLevelSourceKeys: the keys every source has are read by the job and
+// never reach the connector, whose config does not declare them; a key
+// unknown to both is still an error naming its line.
+func TestJobLevelSourceKeys(t *testing.T) {
+	doc := "version: 1\nname: x\nsource:\n  type: parquet\n  ignore_extra_columns: true\n  null_as_default: true\n  paths: [a]\n%starget: {table: a.b}\n"
+	job, err := Parse([]byte(fmt.Sprintf(doc, "")), LoadOptions{Env: envOf(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if job.Source.Type != "parquet" || !job.Source.IgnoreExtraColumns || !job.Source.NullAsDefault {
+		t.Fatalf("source %+v: the job-level keys were not read", job.Source)
+	}
+	var cfg struct {
+		Paths []string `yaml:"paths"`
+	}
+	if err := job.Source.Decoder()(&cfg); err != nil || len(cfg.Paths) != 1 {
+		t.Fatalf("connector decode: %v (paths %v)", err, cfg.Paths)
+	}
+	job, err = Parse([]byte(fmt.Sprintf(doc, "  colour: red\n")), LoadOptions{Env: envOf(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = job.Source.Decoder()(&cfg)
+	if err == nil || !strings.Contains(err.Error(), `unknown field "colour"`) || !strings.Contains(err.Error(), "[8:3]") {
+		t.Fatalf("unknown key: error %v, want it named with its line", err)
 	}
 }
 

@@ -3,16 +3,16 @@ package jobs
 import (
 	"fmt"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/writer/chcol"
 )
 
-// DataError is a source value that cannot be written: it names the file,
-// the split, the row within the split (from 0), the column, the value and
-// the fix.
+// DataError is a source value that cannot be written: it names the split
+// (which names its file, where it has one), the row within the split (from
+// 0), the column, the value and the fix.
 type DataError struct {
-	// Path is the source file; Split its row group (or other split number).
-	Path  string
-	Split int
+	// Split is the split the value was read from.
+	Split sources.Split
 	// Row counts from 0 within the split.
 	Row int64
 	// Column is the target column.
@@ -22,7 +22,7 @@ type DataError struct {
 }
 
 func (e *DataError) Error() string {
-	return fmt.Sprintf("bad value in %s, row group %d, row %d, column %s: %v", e.Path, e.Split, e.Row, e.Column, e.Err)
+	return fmt.Sprintf("bad value in %s, row %d, column %s: %v", e.Split, e.Row, e.Column, e.Err)
 }
 
 func (e *DataError) Unwrap() error { return e.Err }

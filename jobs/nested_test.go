@@ -221,8 +221,8 @@ func TestRunNestedRefusals(t *testing.T) {
 			writeParquet(t, path, rec, 4) // row 6 is row 2 of row group 1
 			_, err := Run(context.Background(), loadJob(t, path, table, ""), RunParams{Logger: testLogger(t)})
 			var de *DataError
-			if !errors.As(err, &de) || de.Path != path || de.Split != 1 || de.Row != 2 || de.Column != tt.column {
-				t.Fatalf("error %v, want a *DataError at %s row group 1, row 2, column %s", err, path, tt.column)
+			if want := parquetSplit(t, path, 1); !errors.As(err, &de) || de.Split.ID != want.ID || de.Row != 2 || de.Column != tt.column {
+				t.Fatalf("error %v, want a *DataError at %s, row 2, column %s", err, want, tt.column)
 			}
 			for _, w := range tt.text {
 				if !strings.Contains(err.Error(), w) {

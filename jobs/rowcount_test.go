@@ -19,7 +19,6 @@ import (
 // deliver another, as a reader that ends a row group early without an error
 // (arrow/go v15 on a bad page) or a file that changed would.
 type countingStandIn struct {
-	Type      string  `yaml:"type"`
 	Promised  []int64 `yaml:"promised"`
 	Delivered []int64 `yaml:"delivered"`
 }
@@ -44,16 +43,17 @@ func (s *countingStandIn) Schema(context.Context) (*arrow.Schema, error) { retur
 func (s *countingStandIn) Splits(context.Context) ([]sources.Split, error) {
 	out := make([]sources.Split, len(s.Promised))
 	for i, n := range s.Promised {
-		out[i] = sources.Split{Path: "standin", Index: i, Rows: n, Bytes: n * 8}
+		out[i] = sources.Split{ID: fmt.Sprint(i), Name: fmt.Sprintf("stand-in split %d", i), Payload: i, Rows: n, Bytes: n * 8}
 	}
 	return out, nil
 }
 
-func (s *countingStandIn) Open(_ context.Context, sp sources.Split, _ []string) (array.RecordReader, error) {
+func (s *countingStandIn) Open(_ context.Context, sp sources.Split, _ sources.OpenOptions) (array.RecordReader, error) {
 	var recs []arrow.Record
-	first := int64(sp.Index) * 1_000_000
-	for done := int64(0); done < s.Delivered[sp.Index]; {
-		n := min(1000, s.Delivered[sp.Index]-done)
+	i := sp.Payload.(int)
+	first := int64(i) * 1_000_000
+	for done := int64(0); done < s.Delivered[i]; {
+		n := min(1000, s.Delivered[i]-done)
 		b := array.NewInt64Builder(memory.DefaultAllocator)
 		for i := int64(0); i < n; i++ {
 			b.Append(first + done + i)
@@ -94,9 +94,9 @@ func TestRowCountsAreChecked(t *testing.T) {
 		wantText            string
 	}{
 		{"kept", []int64{2500, 1000}, []int64{2500, 1000}, "", ""},
-		{"fewer", []int64{2500, 3000, 1000}, []int64{2500, 2000, 1000}, "standin, row group 1", "delivered 2000 rows but the split's metadata promises 3000"},
-		{"more", []int64{2500, 1000}, []int64{2500, 1500}, "standin, row group 1", "(1500 so far, 1000 promised)"},
-		{"empty", []int64{500}, []int64{0}, "standin, row group 0", "delivered 0 rows but the split's metadata promises 500"},
+		{"fewer", []int64{2500, 3000, 1000}, []int64{2500, 2000, 1000}, "stand-in split 1", "delivered 2000 rows but the split's metadata promises 3000"},
+		{"more", []int64{2500, 1000}, []int64{2500, 1500}, "stand-in split 1", "(1500 so far, 1000 promised)"},
+		{"empty", []int64{500}, []int64{0}, "stand-in split 0", "delivered 0 rows but the split's metadata promises 500"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			table := db + ".rc_" + tc.name

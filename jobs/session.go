@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
@@ -47,9 +46,6 @@ func openSession(ctx context.Context, job *Job, log *slog.Logger, p RunParams) (
 		return nil, &ConfigError{Path: job.Path, Err: err}
 	}
 	s.src = src
-	if a, ok := src.(sources.AllocatorUser); ok {
-		a.UseAllocator(mem)
-	}
 	if err := s.open(ctx, p.dialer()); err != nil {
 		s.close()
 		return nil, err
@@ -96,9 +92,6 @@ func (s *session) open(ctx context.Context, dialer writer.Dialer) error {
 			return err
 		}
 	}
-	if k, ok := s.src.(sources.DictionaryKeeper); ok {
-		k.KeepDictionaries(s.plan.DictionaryColumns())
-	}
 	return nil
 }
 
@@ -115,17 +108,12 @@ func (s *session) close() {
 // partition (and sorted within each piece, when asked for).
 type converted struct {
 	rows   int64
+	bytes  int64 // of the converted record, for the read-ahead budget
 	pieces batch.Pieces
 }
 
 func (c converted) release() { c.pieces.Release() }
 
-// readConverted reads every split with plan's columns, converts records and
-// evaluates the partition key on `workers` goroutines, and hands the results
-// to consume in split order and row order: the same source gives the same
-// sequence. consume owns each item. It runs on the calling goroutine.
-// With sorted, each record also comes with its rows' order by the table's
-// sorting key, computed on the reading goroutines.
 // splitChunkRows is a lower bound on the rows of one record a source
 // yields, for sizing the channel that holds a split's records.
 const splitChunkRows = 4096
@@ -141,6 +129,12 @@ func splitChanCap(sp sources.Split) int {
 	return int(min(sp.Rows/splitChunkRows+2, 1024))
 }
 
+// readConverted reads every split with plan's columns, converts records and
+// evaluates the partition key on `workers` goroutines, and hands the results
+// to consume in split order and row order: the same source gives the same
+// sequence. consume owns each item. It runs on the calling goroutine.
+// With sorted, each record also comes with its rows' order by the table's
+// sorting key, computed on the reading goroutines.
 func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
@@ -148,9 +142,11 @@ func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers i
 	// for the consumer within a split (which left a core idle while the
 	// consumer caught up). Instead, a reader starts split i only once the
 	// consumer has started split i-workers: at most workers splits are
-	// read ahead of the one being consumed.
+	// read ahead of the one being consumed, and, ahead of that one, at most
+	// ReadAheadBudget bytes are held (readahead.go).
 	// A split's channel is made by its reader when it starts the split
 	// (ready[i] is closed then), so only the splits in flight hold one.
+	ra := newReadAhead(ReadAheadBudget(s.job.Write.MaxBufferBytes))
 	outs := make([]chan converted, len(s.splits))
 	ready := make([]chan struct{}, len(s.splits))
 	started := make([]chan struct{}, len(s.splits))
@@ -159,7 +155,7 @@ func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers i
 		started[i] = make(chan struct{})
 	}
 	errs := make(chan error, workers)
-	cols := pl.SourceColumns()
+	opts := sources.OpenOptions{Columns: pl.SourceColumns(), Mem: s.mem, KeepDictionaries: pl.DictionaryColumns()}
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			var err error
@@ -183,7 +179,7 @@ func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers i
 				}
 				outs[i] = make(chan converted, splitChanCap(s.splits[i]))
 				close(ready[i])
-				if err = s.readSplit(ctx, pl, cols, sorted, s.splits[i], outs[i]); err != nil {
+				if err = s.readSplit(ctx, pl, opts, sorted, s.splits[i], outs[i], &splitBudget{ra: ra, split: i}); err != nil {
 					return
 				}
 				if progress != nil {
@@ -196,6 +192,7 @@ func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers i
 loop:
 	for i := range outs {
 		close(started[i])
+		ra.advance(i)
 		select {
 		case <-ready[i]:
 		case <-ctx.Done():
@@ -212,6 +209,7 @@ loop:
 			if !ok {
 				break
 			}
+			ra.release(item.bytes)
 			if consumeErr = consume(item); consumeErr != nil {
 				cancel(consumeErr)
 				break loop
@@ -254,9 +252,13 @@ loop:
 	return parent.Err()
 }
 
-func (s *session) readSplit(ctx context.Context, pl *plan.Plan, cols []string, sorted bool, sp sources.Split, out chan<- converted) error {
+func (s *session) readSplit(ctx context.Context, pl *plan.Plan, o sources.OpenOptions, sorted bool, sp sources.Split, out chan<- converted, budget *splitBudget) error {
 	defer close(out)
-	rr, err := s.src.Open(ctx, sp, cols)
+	if err := budget.start(ctx, sp.Bytes); err != nil {
+		return err
+	}
+	defer budget.finish()
+	rr, err := s.src.Open(ctx, sp, o)
 	if err != nil {
 		return &SourceError{Err: splitErr("open", sp, err)}
 	}
@@ -272,6 +274,10 @@ func (s *session) readSplit(ctx context.Context, pl *plan.Plan, cols []string, s
 			return err
 		}
 		row += rec.NumRows()
+		if err := budget.take(ctx, item.bytes); err != nil {
+			item.release()
+			return err
+		}
 		select {
 		case out <- item:
 		case <-ctx.Done():
@@ -282,7 +288,7 @@ func (s *session) readSplit(ctx context.Context, pl *plan.Plan, cols []string, s
 	if err := rr.Err(); err != nil {
 		var bad *sources.ValueError
 		if errors.As(err, &bad) {
-			return &DataError{Path: sp.Path, Split: sp.Index, Row: bad.Row, Column: bad.Column,
+			return &DataError{Split: sp, Row: bad.Row, Column: bad.Column,
 				Err: &chcol.ValueError{Row: int(bad.Row), Value: bad.Value, Reason: bad.Reason, Fix: bad.Fix}}
 		}
 		return &SourceError{Err: splitErr("read", sp, err)}
@@ -301,7 +307,7 @@ func (s *session) convert(pl *plan.Plan, rec arrow.Record, sp sources.Split, fir
 	if err != nil {
 		var ve *plan.ColumnValueError
 		if errors.As(err, &ve) {
-			return converted{}, &DataError{Path: sp.Path, Split: sp.Index, Row: firstRow + int64(ve.Err.Row), Column: ve.Column, Err: ve.Err}
+			return converted{}, &DataError{Split: sp, Row: firstRow + int64(ve.Err.Row), Column: ve.Column, Err: ve.Err}
 		}
 		return converted{}, fmt.Errorf("convert %s: %w", sp, err)
 	}
@@ -330,20 +336,22 @@ func (s *session) convert(pl *plan.Plan, rec arrow.Record, sp sources.Split, fir
 	if err != nil {
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
-	return converted{rows: out.NumRows(), pieces: pieces}, nil
+	return converted{rows: out.NumRows(), bytes: recordSize(out), pieces: pieces}, nil
 }
 
-// splitSeed derives the rand() routing seed of a split from its identity.
+// splitSeed derives the rand() routing seed of a split from its stable ID,
+// so two runs over the same data route its rows alike.
 func splitSeed(sp sources.Split) uint64 {
-	return writer.SplitSeed(fmt.Sprintf("%s\x00%d", sp.Path, sp.Index))
+	return writer.SplitSeed(sp.ID)
 }
 
-// splitErr is err from opening or reading sp, naming the split once: the
-// source contract has its errors name the split already, and one that does
-// not gets it added.
+// splitErr is err from doing op on sp, naming the split once: the source
+// contract has its errors be a *sources.SplitError already, and one that is
+// not is made one.
 func splitErr(op string, sp sources.Split, err error) error {
-	if strings.Contains(err.Error(), sp.String()) {
+	var named *sources.SplitError
+	if errors.As(err, &named) {
 		return err
 	}
-	return fmt.Errorf("%s %s: %w", op, sp, err)
+	return &sources.SplitError{Op: op, Split: sp, Err: err}
 }

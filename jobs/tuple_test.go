@@ -217,8 +217,8 @@ func TestRunTupleNullStruct(t *testing.T) {
 	writeParquet(t, path, rec, 4) // row 6 is row 2 of row group 1
 	_, err := Run(context.Background(), loadJob(t, path, db+".t", ""), RunParams{Logger: testLogger(t)})
 	var de *DataError
-	if !errors.As(err, &de) || de.Split != 1 || de.Row != 2 || de.Column != "t" {
-		t.Fatalf("error %v, want a *DataError at row group 1, row 2, column t", err)
+	if want := parquetSplit(t, path, 1); !errors.As(err, &de) || de.Split.ID != want.ID || de.Row != 2 || de.Column != "t" {
+		t.Fatalf("error %v, want a *DataError at %s, row 2, column t", err, want)
 	}
 	if msg := err.Error(); !strings.Contains(msg, "NULL into non-Nullable column Tuple(UInt32, String)") || !strings.Contains(msg, "ClickHouse Tuple columns cannot be Nullable") {
 		t.Errorf("message %q does not say a NULL cannot go into the Tuple and why", msg)

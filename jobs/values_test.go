@@ -85,11 +85,12 @@ func TestBadValuesNameFileRowGroupRowColumn(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v (%T), want *DataError", err, err)
 			}
-			if de.Path != path || de.Split != 1 || de.Row != 2 || de.Column != "v" {
-				t.Fatalf("error names %s row group %d row %d column %s, want %s 1 2 v: %v", de.Path, de.Split, de.Row, de.Column, path, err)
+			want := parquetSplit(t, path, 1)
+			if de.Split.ID != want.ID || de.Row != 2 || de.Column != "v" {
+				t.Fatalf("error names %s row %d column %s, want %s row 2 column v: %v", de.Split, de.Row, de.Column, want, err)
 			}
 			msg := err.Error()
-			for _, w := range append(c.want, path, "row group 1", "row 2", "column v") {
+			for _, w := range append(c.want, want.String(), "row 2", "column v") {
 				if !strings.Contains(msg, w) {
 					t.Errorf("message %q lacks %q", msg, w)
 				}

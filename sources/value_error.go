@@ -4,8 +4,9 @@ import "fmt"
 
 // ValueError is a value a source read but cannot represent in the type its
 // schema promises (an INT96 timestamp outside the unit's range, say). A
-// reader's Err returns it, wrapped or not; the run reports it as a bad value
-// of the split (exit 3), like a value that does not fit its column.
+// reader's Err returns it inside the *SplitError that names the split; the
+// run reports it as a bad value of the split (exit 3), like a value that
+// does not fit its column.
 type ValueError struct {
 	// Row counts from 0 within the split; Column is the source column.
 	Row    int64

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/chload/chload/jobs"
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/writer"
 	"github.com/chload/chload/writer/chcol"
 )
@@ -22,7 +23,7 @@ func TestExitCodes(t *testing.T) {
 		{nil, exitOK},
 		{errors.New("boom"), exitInternal},
 		{&jobs.ConfigError{Path: "j.yaml", Err: errors.New("bad")}, exitConfig},
-		{&jobs.DataError{Path: "f", Err: &chcol.ValueError{Reason: "x"}}, exitData},
+		{&jobs.DataError{Split: sources.Split{ID: "f"}, Err: &chcol.ValueError{Reason: "x"}}, exitData},
 		{&writer.TargetError{Table: "t", Problem: "p"}, exitTarget},
 		{&writer.ServerError{Op: "insert", Err: errors.New("down")}, exitServer},
 		{&jobs.SourceError{Err: &jobs.RowCountError{Split: "f, row group 1", Promised: 10, Delivered: 7}}, exitSource},

@@ -133,7 +133,7 @@ func readSource(tb testing.TB, src *Source, workers int) int64 {
 		go func() {
 			defer wg.Done()
 			for s := range next {
-				rr, err := src.Open(ctx, s, cols)
+				rr, err := src.Open(ctx, s, sources.OpenOptions{Columns: cols})
 				if err != nil {
 					tb.Error(err)
 					return

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/pierrec/lz4/v4"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -105,16 +106,7 @@ func readBack(t *testing.T, mem memory.Allocator, path string) (arrow.Table, err
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
-	schema, err := src.Schema(context.Background())
-	if err != nil {
-		return nil, err
-	}
-	var cols []string
-	for _, f := range schema.Fields() {
-		cols = append(cols, f.Name)
-	}
-	return sourcestest.ReadAll(context.Background(), src, cols)
+	return sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 }
 
 // assertTableEquals checks that tbl holds the columns of rec, value by

@@ -168,7 +168,7 @@ func readCorrupt(t *testing.T, path, what string, p testPage, parallel bool) (fa
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator, src.BatchSize, src.Parallel = mem, 300, parallel
+	src.BatchSize, src.Parallel = 300, parallel
 	ctx := context.Background()
 	schema, err := src.Schema(ctx)
 	if err != nil {
@@ -183,14 +183,14 @@ func readCorrupt(t *testing.T, path, what string, p testPage, parallel bool) (fa
 		cols = append(cols, f.Name)
 	}
 	for _, sp := range splits {
-		rows, err := readSplitRows(ctx, src, sp, cols)
+		rows, err := readSplitRows(ctx, src, sp, sources.OpenOptions{Columns: cols, Mem: mem})
 		switch {
 		case err != nil:
 			failed++
 			if !strings.Contains(err.Error(), sp.String()) {
 				t.Errorf("%s: the error does not name split %s: %v", what, sp, err)
 			}
-			if sp.Index == p.rowGroup && !strings.Contains(err.Error(), "column "+p.column+":") {
+			if rowGroupOf(sp) == p.rowGroup && !strings.Contains(err.Error(), "column "+p.column+":") {
 				t.Errorf("%s: the error does not name column %s: %v", what, p.column, err)
 			}
 		case rows != sp.Rows:
@@ -202,8 +202,8 @@ func readCorrupt(t *testing.T, path, what string, p testPage, parallel bool) (fa
 
 // readSplitRows counts the rows of one split the way the job session
 // reads it: Open, Next until false, Err.
-func readSplitRows(ctx context.Context, src *Source, sp sources.Split, cols []string) (int64, error) {
-	rr, err := src.Open(ctx, sp, cols)
+func readSplitRows(ctx context.Context, src *Source, sp sources.Split, o sources.OpenOptions) (int64, error) {
+	rr, err := src.Open(ctx, sp, o)
 	if err != nil {
 		return 0, err
 	}
@@ -261,11 +261,11 @@ func TestCorruptPagesWithCRC(t *testing.T) {
 				t.Fatalf("%s: %v", what, err)
 			}
 			for _, sp := range splits {
-				n, err := readSplitRows(context.Background(), src, sp, []string{"id", "name", "score"})
+				n, err := readSplitRows(context.Background(), src, sp, sources.OpenOptions{Columns: []string{"id", "name", "score"}})
 				switch {
-				case sp.Index == p.rowGroup && (err == nil || !strings.Contains(err.Error(), "is corrupt") || !strings.Contains(err.Error(), sp.String())):
+				case rowGroupOf(sp) == p.rowGroup && (err == nil || !strings.Contains(err.Error(), "is corrupt") || !strings.Contains(err.Error(), sp.String())):
 					t.Errorf("%s: split %s: want the page refused as corrupt, got %d rows, error %v", what, sp, n, err)
-				case sp.Index != p.rowGroup && (err != nil || n != sp.Rows):
+				case rowGroupOf(sp) != p.rowGroup && (err != nil || n != sp.Rows):
 					t.Errorf("%s: intact split %s: %d rows of %d, error %v", what, sp, n, sp.Rows, err)
 				}
 			}

@@ -24,16 +24,16 @@ func (e *columnError) Unwrap() error { return e.err }
 func (r *splitReader) decodeError(err error) error {
 	var col *columnError
 	if errors.As(err, &col) {
-		return fmt.Errorf("read %s: %w", r.split, &columnError{column: col.column, err: withFix(r.src.explainPageLimit(col.err))})
+		return r.splitError("read", &columnError{column: col.column, err: withFix(r.src.explainPageLimit(col.err))})
 	}
 	if r.ctx.Err() != nil {
-		return fmt.Errorf("read %s: %w", r.split, err)
+		return r.splitError("read", err)
 	}
 	err = withFix(r.src.explainPageLimit(err))
 	if name := r.failingColumn(); name != "" {
 		err = &columnError{column: name, err: err}
 	}
-	return fmt.Errorf("read %s: %w", r.split, err)
+	return r.splitError("read", err)
 }
 
 // withFix adds what to do to a decoder's error, which says only what
@@ -62,7 +62,7 @@ func (r *splitReader) failingColumn() (name string) {
 	if r.schema.NumFields() == 1 {
 		return r.schema.Field(0).Name
 	}
-	fr, err := pqarrow.NewFileReader(r.pf, pqarrow.ArrowReadProperties{BatchSize: r.src.batchSize()}, r.src.allocator())
+	fr, err := pqarrow.NewFileReader(r.pf, pqarrow.ArrowReadProperties{BatchSize: r.src.batchSize()}, r.mem)
 	if err != nil {
 		return ""
 	}
@@ -84,7 +84,7 @@ func (r *splitReader) columnFails(fr *pqarrow.FileReader, name string) (failed b
 		}
 	}()
 	leaves := appendLeaves(nil, &r.file.fields[r.file.index[name]])
-	rr, err := fr.GetRecordReader(r.ctx, leaves, []int{r.split.Index})
+	rr, err := fr.GetRecordReader(r.ctx, leaves, []int{r.rg})
 	if err != nil {
 		return true
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/chload/chload/sources"
 )
 
 // TestDictOnly tells column chunks whose data pages are all
@@ -61,14 +62,12 @@ func TestDictOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	src.UseAllocator(mem)
 	src.BatchSize = 1500 // several records per row group
-	src.KeepDictionaries([]string{"few", "many"})
 	splits, err := src.Splits(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	rr, err := src.Open(context.Background(), splits[0], []string{"few", "many"})
+	rr, err := src.Open(context.Background(), splits[0], sources.OpenOptions{Columns: []string{"few", "many"}, Mem: mem, KeepDictionaries: []string{"few", "many"}})
 	if err != nil {
 		t.Fatal(err)
 	}

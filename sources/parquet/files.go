@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
@@ -23,10 +24,15 @@ const footerReaders = 8
 // fileInfo is what the source keeps of one file: its footer and its
 // top-level Arrow fields, with dictionaries replaced by their value types.
 type fileInfo struct {
-	path   string
-	meta   *metadata.FileMetaData
-	fields []pqarrow.SchemaField
-	index  map[string]int // top-level column name -> position in fields
+	path string // as the user named it
+	// id is the file's absolute path with symbolic links resolved; size and
+	// modTime are from the file system when its footer was read.
+	id      string
+	size    int64
+	modTime time.Time
+	meta    *metadata.FileMetaData
+	fields  []pqarrow.SchemaField
+	index   map[string]int // top-level column name -> position in fields
 }
 
 // load expands the patterns and reads every file's footer, once. A failed
@@ -49,10 +55,11 @@ func (s *Source) load(ctx context.Context) error {
 			if err := gctx.Err(); err != nil {
 				return err
 			}
-			f, err := readFooter(p, s.int96Unit())
+			f, err := readFooter(p.name, s.int96Unit())
 			if err != nil {
 				return err
 			}
+			f.id = p.id
 			files[i] = f
 			return nil
 		})
@@ -72,11 +79,15 @@ func (s *Source) load(ctx context.Context) error {
 	return nil
 }
 
-// expand turns the configured paths and patterns into a sorted list of
-// distinct regular files.
-func expand(patterns []string) ([]string, error) {
+// namedFile is a file to read: its name as the user gave it and its
+// absolute path with symbolic links resolved.
+type namedFile struct{ name, id string }
+
+// expand turns the configured paths and patterns into a list of distinct
+// regular files, sorted by name.
+func expand(patterns []string) ([]namedFile, error) {
 	seen := map[string]bool{}
-	var out []string
+	var out []namedFile
 	for _, p := range patterns {
 		matches, err := filepath.Glob(p)
 		if err != nil {
@@ -111,7 +122,7 @@ func expand(patterns []string) ([]string, error) {
 			}
 			if !seen[key] {
 				seen[key] = true
-				out = append(out, m)
+				out = append(out, namedFile{name: m, id: key})
 			}
 		}
 		if n == 0 {
@@ -121,7 +132,7 @@ func expand(patterns []string) ([]string, error) {
 	if len(out) == 0 {
 		return nil, errors.New("parquet source: no files to read")
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
 	return out, nil
 }
 
@@ -141,6 +152,10 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
 	}
 	defer osf.Close()
+	st, err := osf.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("read metadata of %s: %w", path, err)
+	}
 	r, err := openReader(osf) // logical_types.go
 	if err != nil {
 		return nil, fmt.Errorf("read metadata of %s: %w: the file is truncated, damaged or not Parquet; load an intact copy or leave it out of source.paths", path, err)
@@ -154,7 +169,7 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 		return nil, fmt.Errorf("map schema of %s to arrow: %w", path, err)
 	}
 	normalizeManifest(manifest, meta.Schema, nil, normalizeOptions{int96Unit: int96Unit})
-	f := &fileInfo{path: path, meta: meta, fields: manifest.Fields, index: make(map[string]int, len(manifest.Fields))}
+	f := &fileInfo{path: path, size: st.Size(), modTime: st.ModTime().UTC(), meta: meta, fields: manifest.Fields, index: make(map[string]int, len(manifest.Fields))}
 	for i, sf := range manifest.Fields {
 		name := sf.Field.Name
 		if _, dup := f.index[name]; dup {
@@ -170,7 +185,7 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 // and reads no more than the requested columns.
 func readerProperties() *parquet.ReaderProperties {
 	// The decoder keeps pooled page buffers that are freed by finalizers,
-	// so they come from the Go allocator, not from Source.Allocator.
+	// so they come from the Go allocator, not from OpenOptions.Mem.
 	return parquet.NewReaderProperties(nil)
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -91,9 +92,8 @@ func TestFixedLenByteArrayKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
 	src.BatchSize = 16
-	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	tbl, err := sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/chload/chload/sources"
 )
 
 // fuzzSeed returns a small valid file with a few types, nulls, a list and
@@ -61,7 +62,6 @@ func FuzzCorruptFile(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		src.Allocator = mem
 		defer mem.AssertSize(t, 0)
 		ctx := context.Background()
 		schema, err := src.Schema(ctx)
@@ -77,7 +77,7 @@ func FuzzCorruptFile(f *testing.F) {
 			cols = append(cols, fl.Name)
 		}
 		for _, sp := range splits {
-			rr, err := src.Open(ctx, sp, cols)
+			rr, err := src.Open(ctx, sp, sources.OpenOptions{Columns: cols, Mem: mem})
 			if err != nil {
 				continue
 			}

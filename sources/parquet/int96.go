@@ -193,4 +193,3 @@ func decodeInt96(a arrow.Array, dst *arrow.TimestampType, mem memory.Allocator, 
 	defer data.Release()
 	return array.MakeFromData(data), nil
 }
-

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -120,12 +121,11 @@ func readInt96(t *testing.T, mem memory.Allocator, path, unit string) (arrow.Tab
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
 	src.BatchSize = 3
 	// Reads in microseconds decode the columns in parallel, the others
 	// serially, so both ways of the split reader are covered.
 	src.Parallel = unit == "us"
-	return sourcestest.ReadAll(context.Background(), src, nil)
+	return sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 }
 
 // checkTimes compares a Timestamp column (one chunk per batch) with vals.
@@ -218,8 +218,7 @@ func TestINT96Ranges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
-	if _, err := sourcestest.ReadAll(context.Background(), src, []string{"tss"}); err == nil ||
+	if _, err := sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Columns: []string{"tss"}, Mem: mem}); err == nil ||
 		!strings.Contains(err.Error(), "row group 0: column tss: row 2: value INT96 2262-04-12 00:00:00 is outside") {
 		t.Fatalf("got %v", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -360,14 +361,13 @@ func checkLegacyLists(t *testing.T, path string, cols []legacyColumn, parallel b
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
 	src.BatchSize = 7
 	src.Parallel = parallel
 	sch, err := src.Schema(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	tbl, err := sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}

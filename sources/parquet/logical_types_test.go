@@ -17,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -125,8 +126,7 @@ func checkPhysical(t *testing.T, path string, want map[string]arrow.DataType) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
-	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	tbl, err := sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -46,7 +47,6 @@ func TestNestedNullabilityAcrossFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
 	ctx := context.Background()
 	schema, err := src.Schema(ctx)
 	if err != nil {
@@ -55,8 +55,8 @@ func TestNestedNullabilityAcrossFiles(t *testing.T) {
 	if !arrow.TypeEqual(schema.Field(1).Type, schemaOf(true).Field(1).Type) || !arrow.TypeEqual(schema.Field(2).Type, schemaOf(true).Field(2).Type) {
 		t.Fatalf("schema %s, want nested fields nullable", schema)
 	}
-	sourcestest.Run(t, src)
-	tbl, err := sourcestest.ReadAll(ctx, src, nil)
+	conform(t, Config{Paths: []string{filepath.Join(dir, "*.parquet")}}, 0)
+	tbl, err := sourcestest.ReadAll(ctx, src, sources.OpenOptions{Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}

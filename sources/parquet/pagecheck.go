@@ -263,22 +263,22 @@ func (w *pageWalker) checkChunk(start, end int64, name string, maxPage int64) er
 // checkPages verifies the page checksums of the split's column chunks
 // where the writer stored them (pagecheck.go).
 func (r *splitReader) checkPages() error {
-	f, err := os.Open(r.split.Path)
+	f, err := os.Open(r.file.path)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", r.split, err)
+		return r.splitError("open", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		return fmt.Errorf("read %s: %w", r.split, err)
+		return r.splitError("read", err)
 	}
 	maxPage, _ := r.src.pageLimits()
-	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.split.Index, r.leaves, maxPage); err != nil {
+	if err := checkPageCRCs(f, st.Size(), r.file.meta, r.rg, r.leaves, maxPage); err != nil {
 		var corrupt *corruptPageError
 		if errors.As(err, &corrupt) {
-			return fmt.Errorf("read %s: %w", r.split, err)
+			return r.splitError("read", err)
 		}
-		return fmt.Errorf("read %s: check page checksums: %w", r.split, err)
+		return r.splitError("read", fmt.Errorf("check page checksums: %w", err))
 	}
 	return nil
 }

@@ -19,16 +19,16 @@ import (
 )
 
 func TestPageLimitSettingsDecode(t *testing.T) {
-	doc := "type: parquet\npaths: [a.parquet]\nmax_page_bytes: 1MiB\nmax_uncompressed_page_bytes: 4194304\n"
+	doc := "paths: [a.parquet]\nmax_page_bytes: 1MiB\nmax_uncompressed_page_bytes: 4194304\n"
 	src, err := sources.New("parquet", func(v any) error { return yaml.UnmarshalWithOptions([]byte(doc), v, yaml.Strict()) })
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := src.(*Source).Config()
+	cfg := src.(*Source).cfg
 	if cfg.MaxPageBytes != 1<<20 || cfg.MaxUncompressedPageBytes != 4<<20 {
 		t.Fatalf("max_page_bytes %d, max_uncompressed_page_bytes %d", cfg.MaxPageBytes, cfg.MaxUncompressedPageBytes)
 	}
-	bad := "type: parquet\npaths: [a.parquet]\nmax_page_bytes: lots\n"
+	bad := "paths: [a.parquet]\nmax_page_bytes: lots\n"
 	_, err = sources.New("parquet", func(v any) error { return yaml.UnmarshalWithOptions([]byte(bad), v, yaml.Strict()) })
 	wantErr(t, err, []string{"lots"})
 }
@@ -87,7 +87,7 @@ func TestPageLimits(t *testing.T) {
 					t.Fatal(err)
 				}
 				src.Parallel = parallel
-				tbl, err := sourcestest.ReadAll(t.Context(), src, []string{"small", "n"})
+				tbl, err := sourcestest.ReadAll(t.Context(), src, sources.OpenOptions{Columns: []string{"small", "n"}})
 				if tc.want == nil {
 					if err != nil {
 						t.Fatalf("read: %v", err)

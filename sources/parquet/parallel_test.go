@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+	"github.com/chload/chload/sources"
 )
 
 // TestParallelReadsTheSame reads a file of every type, lists included,
@@ -37,15 +38,14 @@ func TestParallelReadsTheSame(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				src.Allocator, src.BatchSize, src.Parallel = mem, 300, parallel
-				src.KeepDictionaries(keep)
+				src.BatchSize, src.Parallel = 300, parallel
 				splits, err := src.Splits(context.Background())
 				if err != nil {
 					t.Fatal(err)
 				}
 				var out []arrow.RecordBatch
 				for _, sp := range splits {
-					rr, err := src.Open(context.Background(), sp, cols)
+					rr, err := src.Open(context.Background(), sp, sources.OpenOptions{Columns: cols, Mem: mem, KeepDictionaries: keep})
 					if err != nil {
 						t.Fatal(err)
 					}

@@ -4,8 +4,8 @@
 //
 // Dictionary-encoded string and binary columns come out as plain String and
 // Binary arrays, also when the writer stored an Arrow schema that declares
-// them as dictionaries, except the string columns named to
-// KeepDictionaries: in a row group where such a column is
+// them as dictionaries, except the string columns named in
+// OpenOptions.KeepDictionaries: in a row group where such a column is
 // dictionary-encoded throughout, it comes out as a dictionary of strings
 // with int32 indices. Large strings and binaries come out as String and
 // Binary too. Timestamps keep their unit and have time zone "UTC" when
@@ -40,11 +40,11 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/chload/chload/internal/bytesize"
 	"github.com/chload/chload/sources"
@@ -64,16 +64,13 @@ func init() {
 	})
 }
 
-// Config is the job file's section for a Parquet source.
+// Config is the job file's section for a Parquet source, without the keys
+// every source has (type, ignore_extra_columns, null_as_default), which the
+// job reads itself.
 type Config struct {
-	// Type is the connector name, "parquet"; the job layer reads it.
-	Type string `yaml:"type"`
 	// Paths are the files to read, as paths or filepath.Glob patterns
 	// ("data/2024-*.parquet"). Every pattern must match at least one file.
 	Paths []string `yaml:"paths"`
-	// IgnoreExtraColumns lets the job load files that hold columns the
-	// target table lacks; the job layer reads it.
-	IgnoreExtraColumns bool `yaml:"ignore_extra_columns"`
 	// MaxPageBytes is the largest compressed page the reader accepts; a
 	// larger one fails its split. Optional, defaults to 64MiB.
 	MaxPageBytes bytesize.Size `yaml:"max_page_bytes"`
@@ -89,11 +86,9 @@ type Config struct {
 
 // Source reads local Parquet files. Set the exported fields before the first
 // call to Schema, Splits or Open; the methods are safe for concurrent use.
+// Page buffers inside the Parquet decoder use the Go allocator, whatever
+// OpenOptions.Mem says.
 type Source struct {
-	// Allocator allocates the Arrow arrays Open yields. Optional, defaults
-	// to memory.DefaultAllocator. Page buffers inside the Parquet decoder
-	// use the Go allocator regardless.
-	Allocator memory.Allocator
 	// BatchSize is the most rows in one record. Optional, defaults to
 	// DefaultBatchSize.
 	BatchSize int64
@@ -102,8 +97,7 @@ type Source struct {
 	// at once.
 	Parallel bool
 
-	cfg      Config
-	keepDict map[string]bool // columns Next may leave as dictionaries
+	cfg Config
 
 	mu     sync.Mutex
 	files  []*fileInfo // sorted by path; nil until loaded
@@ -137,9 +131,6 @@ func New(cfg Config) (*Source, error) {
 	return &Source{cfg: cfg}, nil
 }
 
-// Config returns the configuration the source was built from.
-func (s *Source) Config() Config { return s.cfg }
-
 // Schema returns the Arrow schema of the files, taken from the first file's
 // metadata (files sorted by path). Every other file must hold the same
 // columns with the same types, in any order; a column is nullable when it is
@@ -152,8 +143,10 @@ func (s *Source) Schema(ctx context.Context) (*arrow.Schema, error) {
 }
 
 // Splits lists one split per non-empty row group, files sorted by path and
-// row groups in file order. Rows and Bytes (uncompressed) come from the
-// row group metadata.
+// row groups in file order. A split's ID is the file's absolute path, with
+// symbolic links resolved, and the row group's number; its fingerprint the
+// file's size and modification time and the row group's row count. Rows and
+// Bytes (uncompressed) come from the row group metadata.
 func (s *Source) Splits(ctx context.Context) ([]sources.Split, error) {
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -169,56 +162,64 @@ func (s *Source) Splits(ctx context.Context) ([]sources.Split, error) {
 			if md.NumRows() == 0 {
 				continue
 			}
-			out = append(out, sources.Split{Path: f.path, Index: rg, Rows: md.NumRows(), Bytes: md.TotalByteSize()})
+			out = append(out, f.split(rg))
 		}
 	}
 	return out, nil
 }
 
-// Open returns a reader over the row group sp.Index of the file sp.Path that
-// yields the named top-level columns in the order given. Unknown or repeated
-// column names are errors. The file is opened at the first Next and closed
-// when the reader is exhausted or released.
-func (s *Source) Open(ctx context.Context, sp sources.Split, columns []string) (array.RecordReader, error) {
+// rowGroup is the payload of a split: the file as the user named it and the
+// row group's number.
+type rowGroup struct {
+	path  string
+	index int
+}
+
+// split is the split of row group rg of f.
+func (f *fileInfo) split(rg int) sources.Split {
+	md := f.meta.RowGroup(rg)
+	return sources.Split{
+		ID:          f.id + "#" + strconv.Itoa(rg),
+		Name:        splitName(f.path, rg),
+		Payload:     rowGroup{path: f.path, index: rg},
+		Fingerprint: sources.Fingerprint{Size: f.size, ModTime: f.modTime, Rows: md.NumRows()},
+		Rows:        md.NumRows(),
+		Bytes:       md.TotalByteSize(),
+	}
+}
+
+// splitName names row group rg of the file at path in messages.
+func splitName(path string, rg int) string { return fmt.Sprintf("%s, row group %d", path, rg) }
+
+// Open returns a reader over the split's row group that yields the named
+// top-level columns in the order given. Unknown or repeated column names
+// are errors. The file is opened at the first Next and closed when the
+// reader is exhausted or released.
+func (s *Source) Open(ctx context.Context, sp sources.Split, o sources.OpenOptions) (array.RecordReader, error) {
 	if err := s.load(ctx); err != nil {
-		return nil, err
+		return nil, &sources.SplitError{Op: "open", Split: sp, Err: err}
 	}
-	f, ok := s.byPath[sp.Path]
+	ref, ok := sp.Payload.(rowGroup)
 	if !ok {
-		return nil, fmt.Errorf("open %s: not a file of this source", sp)
+		return nil, &sources.SplitError{Op: "open", Split: sp, Err: errors.New("not a split of this source")}
 	}
-	if sp.Index < 0 || sp.Index >= len(f.meta.RowGroups) {
-		return nil, fmt.Errorf("open %s: the file has %d row groups", sp, len(f.meta.RowGroups))
+	f, ok := s.byPath[ref.path]
+	if !ok {
+		return nil, &sources.SplitError{Op: "open", Split: sp, Err: errors.New("not a file of this source")}
 	}
-	leaves, schema, err := f.project(columns)
+	if ref.index < 0 || ref.index >= len(f.meta.RowGroups) {
+		return nil, &sources.SplitError{Op: "open", Split: sp, Err: fmt.Errorf("the file has %d row groups", len(f.meta.RowGroups))}
+	}
+	leaves, schema, err := f.project(o.Columns)
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", sp, err)
+		return nil, &sources.SplitError{Op: "open", Split: sp, Err: err}
 	}
-	return newSplitReader(ctx, s, f, sp, leaves, s.commonTypes(schema)), nil
+	return newSplitReader(ctx, s, f, sp, ref.index, o, leaves, s.commonTypes(schema)), nil
 }
 
 // Close releases what the source holds. Readers already returned stay usable
 // until released.
 func (s *Source) Close() error { return nil }
-
-// KeepDictionaries names the columns Next leaves as dictionaries when their
-// row group has them dictionary-encoded (sources.DictionaryKeeper).
-func (s *Source) KeepDictionaries(columns []string) {
-	s.keepDict = map[string]bool{}
-	for _, c := range columns {
-		s.keepDict[c] = true
-	}
-}
-
-// UseAllocator sets Allocator (sources.AllocatorUser).
-func (s *Source) UseAllocator(mem memory.Allocator) { s.Allocator = mem }
-
-func (s *Source) allocator() memory.Allocator {
-	if s.Allocator == nil {
-		return memory.DefaultAllocator
-	}
-	return s.Allocator
-}
 
 func (s *Source) int96Unit() arrow.TimeUnit { return int96Units[s.cfg.INT96TimestampUnit] }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -26,8 +27,13 @@ type splitReader struct {
 	src    *Source
 	file   *fileInfo
 	split  sources.Split
+	rg     int // the row group split reads
+	mem    memory.Allocator
 	leaves []int
 	schema *arrow.Schema
+	// keepDict are the columns Next may leave as dictionaries
+	// (sources.OpenOptions.KeepDictionaries).
+	keepDict map[string]bool
 
 	pf  *file.Reader
 	rr  rowGroupReader // pqarrow's, or parallelReader with Source.Parallel
@@ -41,8 +47,17 @@ type splitReader struct {
 	rows  int64 // rows of the split before cur
 }
 
-func newSplitReader(ctx context.Context, src *Source, f *fileInfo, sp sources.Split, leaves []int, schema *arrow.Schema) *splitReader {
-	r := &splitReader{ctx: ctx, src: src, file: f, split: sp, leaves: leaves, schema: schema}
+func newSplitReader(ctx context.Context, src *Source, f *fileInfo, sp sources.Split, rg int, o sources.OpenOptions, leaves []int, schema *arrow.Schema) *splitReader {
+	r := &splitReader{ctx: ctx, src: src, file: f, split: sp, rg: rg, mem: o.Mem, leaves: leaves, schema: schema}
+	if r.mem == nil {
+		r.mem = memory.DefaultAllocator
+	}
+	if len(o.KeepDictionaries) > 0 {
+		r.keepDict = make(map[string]bool, len(o.KeepDictionaries))
+		for _, c := range o.KeepDictionaries {
+			r.keepDict[c] = true
+		}
+	}
 	r.refs.Store(1)
 	return r
 }
@@ -69,7 +84,7 @@ func (r *splitReader) Next() bool {
 		return false
 	}
 	if err := r.ctx.Err(); err != nil {
-		return r.fail(fmt.Errorf("read %s: %w", r.split, err))
+		return r.fail(r.splitError("read", err))
 	}
 	ok, err := r.step()
 	if err != nil {
@@ -95,13 +110,13 @@ func (r *splitReader) Next() bool {
 		var err error
 		if !ok {
 			// INT96 and legacy lists (reshape.go).
-			out, err = reshape(c, want, r.src.allocator(), func(row int) int64 { return base + int64(row) })
-		} else if r.src.keepDict[name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING {
+			out, err = reshape(c, want, r.mem, func(row int) int64 { return base + int64(row) })
+		} else if r.keepDict[name] && d.DataType().(*arrow.DictionaryType).ValueType.ID() == arrow.STRING {
 			if err = checkIndices(d); err == nil {
 				out = r.shareDictionary(i, d)
 			}
 		} else {
-			out, err = expandDictionary(d, r.src.allocator())
+			out, err = expandDictionary(d, r.mem)
 		}
 		if err != nil {
 			if expanded != nil {
@@ -110,9 +125,9 @@ func (r *splitReader) Next() bool {
 			var bad *sources.ValueError
 			if errors.As(err, &bad) {
 				bad.Column = name
-				return r.fail(fmt.Errorf("read %s: %w", r.split, err))
+				return r.fail(r.splitError("read", err))
 			}
-			return r.fail(fmt.Errorf("read %s: column %s: %w", r.split, name, err))
+			return r.fail(r.splitError("read", &columnError{column: name, err: err}))
 		}
 		if out == c {
 			continue
@@ -199,10 +214,10 @@ func (r *splitReader) open() error {
 	}
 	rp := readerProperties()
 	rp.MaxCompressedPageSize, rp.MaxUncompressedPageSize = r.src.pageLimits()
-	pf, err := file.OpenParquetFile(r.split.Path, false,
+	pf, err := file.OpenParquetFile(r.file.path, false,
 		file.WithReadProps(rp), file.WithMetadata(r.file.meta))
 	if err != nil {
-		return fmt.Errorf("open %s: %w", r.split, err)
+		return r.splitError("open", err)
 	}
 	r.pf = pf
 	// Source.Parallel is served by parallelReader, which recovers decoder
@@ -211,7 +226,7 @@ func (r *splitReader) open() error {
 	// Top-level string columns whose pages are all dictionary-encoded are
 	// read as dictionaries and expanded in Next (dict.go); the records still
 	// hold plain strings.
-	rg := r.file.meta.RowGroup(r.split.Index)
+	rg := r.file.meta.RowGroup(r.rg)
 	keepDict := map[int]bool{}
 	for _, leaf := range r.leaves {
 		col := r.file.meta.Schema.Column(leaf)
@@ -223,31 +238,36 @@ func (r *splitReader) open() error {
 			keepDict[leaf] = true
 		}
 	}
-	fr, err := pqarrow.NewFileReader(pf, props, r.src.allocator())
+	fr, err := pqarrow.NewFileReader(pf, props, r.mem)
 	if err != nil {
-		return fmt.Errorf("open %s: map schema to arrow: %w", r.split, err)
+		return r.splitError("open", fmt.Errorf("map schema to arrow: %w", err))
 	}
 	normalizeManifest(fr.Manifest, r.file.meta.Schema, keepDict, normalizeOptions{reading: true, int96Unit: r.src.int96Unit()})
 	if r.src.Parallel && r.schema.NumFields() > 1 {
 		p := &parallelReader{}
 		for _, f := range r.schema.Fields() {
 			leaves := appendLeaves(nil, &r.file.fields[r.file.index[f.Name]])
-			rr, err := fr.GetRecordReader(r.ctx, leaves, []int{r.split.Index})
+			rr, err := fr.GetRecordReader(r.ctx, leaves, []int{r.rg})
 			if err != nil {
 				p.Release()
-				return fmt.Errorf("open %s: column %s: %w", r.split, f.Name, r.src.explainPageLimit(err))
+				return r.splitError("open", &columnError{column: f.Name, err: r.src.explainPageLimit(err)})
 			}
 			p.parts, p.names = append(p.parts, rr), append(p.names, f.Name)
 		}
 		r.rr = p
 		return nil
 	}
-	rr, err := fr.GetRecordReader(r.ctx, r.leaves, []int{r.split.Index})
+	rr, err := fr.GetRecordReader(r.ctx, r.leaves, []int{r.rg})
 	if err != nil {
-		return fmt.Errorf("open %s: %w", r.split, r.src.explainPageLimit(err))
+		return r.splitError("open", r.src.explainPageLimit(err))
 	}
 	r.rr = rr
 	return nil
+}
+
+// splitError is err from doing op on the reader's split, naming the split.
+func (r *splitReader) splitError(op string, err error) error {
+	return &sources.SplitError{Op: op, Split: r.split, Err: err}
 }
 
 func (r *splitReader) fail(err error) bool {
@@ -271,7 +291,7 @@ func (r *splitReader) finish() {
 	}
 	if r.pf != nil {
 		if err := r.pf.Close(); err != nil && r.err == nil {
-			r.err = fmt.Errorf("close %s: %w", r.split, err)
+			r.err = r.splitError("close", err)
 		}
 		r.pf = nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/schema"
 
+	"github.com/chload/chload/sources"
 	"github.com/chload/chload/sources/sourcestest"
 )
 
@@ -123,8 +124,7 @@ func TestTimestampKinds(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
-	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	tbl, err := sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +154,7 @@ func TestTimestampKinds(t *testing.T) {
 			}
 		})
 	}
-	sourcestest.Run(t, src)
+	conform(t, Config{Paths: []string{path}}, 0)
 }
 
 // TestNestedLocalTimestamps reads a list of isAdjustedToUTC=false
@@ -206,8 +206,7 @@ func TestNestedLocalTimestamps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src.Allocator = mem
-	tbl, err := sourcestest.ReadAll(context.Background(), src, nil)
+	tbl, err := sourcestest.ReadAll(context.Background(), src, sources.OpenOptions{Mem: mem})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,5 +220,5 @@ func TestNestedLocalTimestamps(t *testing.T) {
 	if got, wantS := arr.String(), "[[10 11] (null) [] [(null) 12]]"; got != wantS {
 		t.Errorf("values %s, want %s", got, wantS)
 	}
-	sourcestest.Run(t, src)
+	conform(t, Config{Paths: []string{path}}, 0)
 }
