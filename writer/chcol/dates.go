@@ -1,6 +1,7 @@
 package chcol
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
@@ -8,7 +9,9 @@ import (
 	_ "time/tzdata" // column zones must resolve on hosts without a zoneinfo database
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/transform/hashinput"
 )
 
 // Date and Date32: canonical arrow Date32 (days since 1970-01-01); in the
@@ -47,6 +50,19 @@ func init() {
 		lowCardinality: true,
 		defaultWidth:   zeroWidth(4),
 		goValues:       days,
+	})
+	// Date32 hashes as its Int32 day number (Date, the default for an
+	// Arrow Date32, as a UInt16).
+	hashinput.Register("Date32", func(a arrow.Array, _ string) ([]hashinput.Input, error) {
+		d, ok := a.(*array.Date32)
+		if !ok {
+			return nil, nil
+		}
+		raw := make([]uint64, d.Len())
+		for i, v := range d.Date32Values() {
+			raw[i] = uint64(uint32(v))
+		}
+		return []hashinput.Input{{Arr: a, Type: "Date32", Pod: true, Raw: raw, Width: 4, Signed: true}}, nil
 	})
 	register(&family{
 		names: []string{"DateTime"},
@@ -131,6 +147,21 @@ func init() {
 				return func(i int) time.Time { return time.Unix(splitUnit(vals[i], unit)).UTC() }
 			}), nil
 		},
+	})
+	// DateTime64 is a Decimal64 of ticks: ClickHouse hashes its 8 bytes,
+	// whatever the precision (DateTime, the default for an Arrow Timestamp
+	// in seconds, as a UInt32).
+	hashinput.Register("DateTime64", func(a arrow.Array, _ string) ([]hashinput.Input, error) {
+		ts, ok := a.(*array.Timestamp)
+		if !ok {
+			return nil, nil
+		}
+		vals := ts.TimestampValues()
+		buf := make([]byte, 8*len(vals))
+		for i, v := range vals {
+			binary.LittleEndian.PutUint64(buf[8*i:], uint64(v))
+		}
+		return []hashinput.Input{{Arr: a, Type: "DateTime64", Value: hashinput.FixedRows(buf, 8)}}, nil
 	})
 }
 
