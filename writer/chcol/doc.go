@@ -4,7 +4,8 @@
 // canonical arrays in ClickHouse's Native format (AppendNative) or hands them
 // to clickhouse-go's columnar batch Append.
 //
-// Each type family lives in one file that registers it (see family.go):
+// Each type family lives in one file that registers it (see family.go), for
+// example:
 //
 //	integers.go  Int8..Int64, UInt8..UInt64 (Int128/256 parse only)
 //	floats.go    Float32, Float64
