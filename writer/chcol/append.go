@@ -9,6 +9,10 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 )
 
+// Append is the clickhouse-go column path: the insert path uses it where
+// AppendNative does not apply (see the package comment), and tests use it as
+// the oracle for AppendNative's bytes.
+//
 // Append appends rows of the concatenation of chunks (canonical arrays of type t,
 // as Converter.Convert returns them) to a clickhouse-go batch column in one columnar
 // Append call. perm lists the rows to append, in order, as row numbers into the

@@ -24,9 +24,11 @@
 // Native layout. Nested columns reach chcol as the Array columns the server
 // describes (n.a Array(T)); the writer's plan groups them.
 //
-// The clickhouse-go path (Append) stays for inserts that do not use the
-// Native encoder: the DriverInserts option, and any column for which
-// NativeSupported is false (LowCardinality over Bool, Enum or Decimal, and
-// every column on a big-endian host). It is also the test oracle the Native
-// bytes are compared with (native_test.go).
+// The clickhouse-go path (Append) stays, for two reasons. The insert path
+// still uses it for a table with any column NativeSupported refuses:
+// LowCardinality inside Array, Map or Tuple, LowCardinality over Bool, Enum or
+// Decimal, and every column on a big-endian host (and for every insert when
+// the writer's ConnParams set DriverInserts or give no addresses). And it is
+// the oracle the Native bytes are compared with in tests (native_test.go,
+// ip_test.go). Every other type chcol carries is encoded by AppendNative.
 package chcol
