@@ -20,8 +20,9 @@ var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 
 // NativeSupported reports whether AppendNative encodes columns of type t.
 // LowCardinality is encoded at the top level (not inside Array, Map or Tuple) over
-// strings, fixed strings, numbers and dates; other LowCardinality columns and
-// the types the writer cannot carry are left to clickhouse-go (Append).
+// the families that say so (strings, fixed strings, numbers, dates, UUID, IP
+// addresses); other LowCardinality columns and the types the writer cannot
+// carry are left to clickhouse-go (Append).
 func NativeSupported(t *Type) bool {
 	if !littleEndian {
 		return false
