@@ -16,10 +16,15 @@ import (
 // code (ParseType, Type.String, Type.Arrow, NewConverter, AppendNative,
 // Append) looks the family up by Type.Base and dispatches; it names no type.
 //
-// Ordering needs no family hook: sort keys are computed from the canonical
-// Arrow arrays, whose order is ClickHouse's for every family here (integers,
-// Enum codes, dates and times by value; strings, FixedString, UUID and IPv6 by
-// their bytes; decimals by value at the column's scale).
+// Ordering has no family hook: the writer's sort (writer/sort.go) computes
+// keys from the canonical Arrow arrays alone, and their order is ClickHouse's
+// for integers, Enum codes, dates and times, floats, decimals (by value at the
+// column's scale), String and FixedString (memcmp), IPv4 (its UInt32).
+// UUID is the exception: ClickHouse (18.16 included) orders UUIDs by their
+// second half first, while the canonical bytes sort by the first; a UUID
+// sorting key therefore leaves the server to re-sort the block (correct, only
+// slower). Giving it the right order needs the key's ClickHouse type in the
+// sort, the same way hash functions get it (transform/hashinput).
 //
 // To add a type: write one file with a family literal registered in the
 // file's init, and its tests.
