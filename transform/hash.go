@@ -146,13 +146,13 @@ func evalAnyHash(algo *hashAlgo, in []arrow.Array, hints []string, mem memory.Al
 		for i := 0; i < n; i++ {
 			var h uint64
 			switch {
-			case x.pod && algo.intPods:
-				h = intHash64(x.raw[i])
-			case x.pod:
-				binary.LittleEndian.PutUint64(le[:], x.raw[i])
-				h = algo.bytes(le[:x.width])
+			case x.Pod && algo.intPods:
+				h = intHash64(x.Raw[i])
+			case x.Pod:
+				binary.LittleEndian.PutUint64(le[:], x.Raw[i])
+				h = algo.bytes(le[:x.Width])
 			default:
-				h = algo.bytes(x.value(i))
+				h = algo.bytes(x.Value(i))
 			}
 			if first {
 				out[i] = h
@@ -183,23 +183,23 @@ func evalJavaHash(_ *Expr, in []arrow.Array, hints []string, mem memory.Allocato
 		return nil, errJavaHashOneArgs
 	}
 	x := inputs[0]
-	if x.pod && !x.signed {
-		return nil, fmt.Errorf("javaHash of unsigned type %s is not supported by ClickHouse", x.chType)
+	if x.Pod && !x.Signed {
+		return nil, fmt.Errorf("javaHash of unsigned type %s is not supported by ClickHouse", x.Type)
 	}
 	n := in[0].Len()
 	buf, out := newValues[int32](mem, n)
 	var le [8]byte
 	for i := 0; i < n; i++ {
 		switch {
-		case x.pod && !x.float && x.width <= 4:
-			out[i] = int32(signExtend(x.raw[i], x.width))
-		case x.pod && !x.float:
-			out[i] = int32(uint32(x.raw[i]) ^ uint32(x.raw[i]>>32))
-		case x.pod:
-			binary.LittleEndian.PutUint64(le[:], x.raw[i])
-			out[i] = javaHashBytes(le[:x.width])
+		case x.Pod && !x.Float && x.Width <= 4:
+			out[i] = int32(signExtend(x.Raw[i], x.Width))
+		case x.Pod && !x.Float:
+			out[i] = int32(uint32(x.Raw[i]) ^ uint32(x.Raw[i]>>32))
+		case x.Pod:
+			binary.LittleEndian.PutUint64(le[:], x.Raw[i])
+			out[i] = javaHashBytes(le[:x.Width])
 		default:
-			out[i] = javaHashBytes(x.value(i))
+			out[i] = javaHashBytes(x.Value(i))
 		}
 	}
 	return finish(arrow.PrimitiveTypes.Int32, n, copyValidity(mem, in[0]), buf), nil
@@ -222,14 +222,14 @@ func evalIntHash[T uint32 | uint64](a arrow.Array, mem memory.Allocator, dt arro
 		return nil, err
 	}
 	x := inputs[0]
-	if !x.pod || x.float {
-		return nil, fmt.Errorf("type %s is not an integer", x.chType)
+	if !x.Pod || x.Float {
+		return nil, fmt.Errorf("type %s is not an integer", x.Type)
 	}
 	n := a.Len()
 	buf, out := newValues[T](mem, n)
-	for i, v := range x.raw {
-		if x.signed {
-			v = signExtend(v, x.width)
+	for i, v := range x.Raw {
+		if x.Signed {
+			v = signExtend(v, x.Width)
 		}
 		out[i] = f(v)
 	}

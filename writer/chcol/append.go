@@ -3,18 +3,16 @@ package chcol
 import (
 	"fmt"
 	"reflect"
-	"time"
-	"unsafe"
 
-	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/decimal128"
-	"github.com/google/uuid"
-	"github.com/shopspring/decimal"
 )
 
+// Append is the clickhouse-go column path: the insert path uses it where
+// AppendNative does not apply (see the package comment), and tests use it as
+// the oracle for AppendNative's bytes.
+//
 // Append appends rows of the concatenation of chunks (canonical arrays of type t,
 // as Converter.Convert returns them) to a clickhouse-go batch column in one columnar
 // Append call. perm lists the rows to append, in order, as row numbers into the
@@ -51,77 +49,11 @@ func goValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
 		return nil, err
 	}
 	valid := validRows(chunks, perm)
-	switch t.Base {
-	case "Int8", "Enum8":
-		return fixedSlice[int8](t, chunks, perm, valid), nil
-	case "Int16", "Enum16":
-		return fixedSlice[int16](t, chunks, perm, valid), nil
-	case "Int32":
-		return fixedSlice[int32](t, chunks, perm, valid), nil
-	case "Int64":
-		return fixedSlice[int64](t, chunks, perm, valid), nil
-	case "UInt8":
-		return fixedSlice[uint8](t, chunks, perm, valid), nil
-	case "UInt16":
-		return fixedSlice[uint16](t, chunks, perm, valid), nil
-	case "UInt32", "IPv4":
-		return fixedSlice[uint32](t, chunks, perm, valid), nil
-	case "UInt64":
-		return fixedSlice[uint64](t, chunks, perm, valid), nil
-	case "Float32":
-		return fixedSlice[float32](t, chunks, perm, valid), nil
-	case "Float64":
-		return fixedSlice[float64](t, chunks, perm, valid), nil
-	case "DateTime":
-		return fixedSlice[int64](t, chunks, perm, valid), nil
-	case "UUID":
-		return fixedSlice[uuid.UUID](t, chunks, perm, valid), nil
-	case "IPv6":
-		return fixedSlice[[16]byte](t, chunks, perm, valid), nil
-	case "Bool":
-		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) bool {
-			return a.(*array.Boolean).Value
-		}), nil
-	case "String":
-		if t.Nullable && t.LowCardinality {
-			return dedupedStrings(chunks, perm, valid), nil
-		}
-		return withNulls(t, stringSlice(chunks, perm), valid), nil
-	case "FixedString":
-		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) string {
-			f := a.(*array.FixedSizeBinary)
-			return func(i int) string { return bytesString(f.Value(i)) }
-		}), nil
-	case "Decimal":
-		scale := int32(t.Scale)
-		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) decimal.Decimal {
-			vals := fixedValues[decimal128.Num](a)
-			return func(i int) decimal.Decimal {
-				if v, ok := numInt64(vals[i]); ok {
-					return decimal.New(v, -scale)
-				}
-				return decimal.NewFromBigInt(vals[i].BigInt(), -scale)
-			}
-		}), nil
-	case "Date", "Date32":
-		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) time.Time {
-			vals := fixedValues[int32](a)
-			return func(i int) time.Time { return time.Unix(int64(vals[i])*secondsPerDay, 0).UTC() }
-		}), nil
-	case "DateTime64":
-		return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) time.Time {
-			vals := fixedValues[int64](a)
-			unit := a.DataType().(*arrow.TimestampType).Unit
-			return func(i int) time.Time { return time.Unix(splitUnit(vals[i], unit)).UTC() }
-		}), nil
-	case "Array":
-		return arrayValues(t, chunks, perm)
-	case "Map":
-		return mapValues(t, chunks, perm)
-	case "Tuple":
-		return tupleValues(t, chunks, perm)
+	f := t.family()
+	if f == nil || f.goValues == nil {
+		return nil, fmt.Errorf("append column of type %s: not supported yet", t)
 	}
-	return nil, fmt.Errorf("append column of type %s: not supported yet", t)
+	return f.goValues(t, chunks, perm, valid)
 }
 
 // checkCanonical checks that every chunk can be read as a column of type t
@@ -286,46 +218,6 @@ func builtSlice[T any](t *Type, chunks []arrow.Array, perm []uint32, valid []boo
 	return withNulls(t, out, valid)
 }
 
-// stringSlice gathers String values as Go strings that point into the
-// Arrow buffers (no copy): the hot path of every load, so it reads the
-// offsets and bytes directly instead of calling a getter per row.
-func stringSlice(chunks []arrow.Array, perm []uint32) []string {
-	sc := newStringChunks(chunks)
-	offs, data, index := sc.offs, sc.data, sc.index
-	view := func(k, i int) string {
-		if index[k] != nil {
-			i = int(index[k][i])
-			if i < 0 || i >= len(offs[k])-1 {
-				return "" // under a NULL row, whatever the index says
-			}
-		}
-		s, e := offs[k][i], offs[k][i+1]
-		if s == e {
-			return ""
-		}
-		return unsafe.String(&data[k][s], int(e-s))
-	}
-	if perm == nil {
-		var out []string
-		for k, c := range chunks {
-			for i := 0; i < c.Len(); i++ {
-				out = append(out, view(k, i))
-			}
-		}
-		if out == nil {
-			out = []string{}
-		}
-		return out
-	}
-	out := make([]string, len(perm))
-	loc := newLocator(chunkLens(chunks))
-	for i, p := range perm {
-		k := loc.find(int(p))
-		out[i] = view(k, int(p)-loc.starts[k])
-	}
-	return out
-}
-
 // locator finds the chunk that holds a row of the concatenation in a
 // step or two: a table gives the chunk of every 1024th row, and a short scan
 // goes on from there.
@@ -383,168 +275,10 @@ func withNulls[T any](t *Type, vals []T, valid []bool) any {
 	return ptrs
 }
 
-// dedupedStrings builds []*string for LowCardinality(Nullable(String)) with equal
-// strings sharing one pointer: clickhouse-go keys its dictionary by the pointer.
-func dedupedStrings(chunks []arrow.Array, perm []uint32, valid []bool) any {
-	vals := stringSlice(chunks, perm)
-	seen := make(map[string]*string)
-	ptrs := make([]*string, len(vals))
-	for i := range vals {
-		if valid != nil && !valid[i] {
-			continue
-		}
-		p, ok := seen[vals[i]]
-		if !ok {
-			p = &vals[i]
-			seen[vals[i]] = p
-		}
-		ptrs[i] = p
-	}
-	return ptrs
-}
-
-// span is the range of a list row's elements in the flattened element slice.
-type span struct{ lo, hi int }
-
-// flattenLists slices each chunk's child values to the range its rows use and
-// returns those children (to release) with each row's span in their concatenation.
-func flattenLists(chunks []arrow.Array, child func(array.ListLike) arrow.Array) ([]arrow.Array, []span) {
-	var children []arrow.Array
-	var spans []span
-	pos := 0
-	for _, c := range chunks {
-		if c.Len() == 0 {
-			continue
-		}
-		ll := c.(array.ListLike)
-		first, _ := ll.ValueOffsets(0)
-		_, last := ll.ValueOffsets(c.Len() - 1)
-		children = append(children, array.NewSlice(child(ll), first, last))
-		for i := 0; i < c.Len(); i++ {
-			s, e := ll.ValueOffsets(i)
-			spans = append(spans, span{pos + int(s-first), pos + int(e-first)})
-		}
-		pos += int(last - first)
-	}
-	return children, spans
-}
-
-// arrayValues builds [][]E for Array(T), E being the slice type of T's values.
-func arrayValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
-	children, spans := flattenLists(chunks, array.ListLike.ListValues)
-	defer releaseAll(children)
-	elems, err := goValues(t.Elem, children, nil)
-	if err != nil {
-		return nil, err
-	}
-	ev := reflect.ValueOf(elems)
-	spans = permute(spans, perm)
-	out := reflect.MakeSlice(reflect.SliceOf(ev.Type()), len(spans), len(spans))
-	for i, s := range spans {
-		out.Index(i).Set(ev.Slice(s.lo, s.hi))
-	}
-	return out.Interface(), nil
-}
-
-// mapValues builds one ordered map per row for Map(K, V), keeping the entries in
-// their Arrow order.
-func mapValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
-	keyChildren, spans := flattenLists(chunks, func(l array.ListLike) arrow.Array { return l.(*array.Map).Keys() })
-	defer releaseAll(keyChildren)
-	itemChildren, _ := flattenLists(chunks, func(l array.ListLike) arrow.Array { return l.(*array.Map).Items() })
-	defer releaseAll(itemChildren)
-	keys, err := goValues(t.Key, keyChildren, nil)
-	if err != nil {
-		return nil, err
-	}
-	items, err := goValues(t.Value, itemChildren, nil)
-	if err != nil {
-		return nil, err
-	}
-	kv, iv := reflect.ValueOf(keys), reflect.ValueOf(items)
-	spans = permute(spans, perm)
-	out := make([]column.IterableOrderedMap, len(spans))
-	for i, s := range spans {
-		out[i] = &orderedRow{keys: kv, items: iv, lo: s.lo, hi: s.hi}
-	}
-	return out, nil
-}
-
-// tupleValues builds one []any per row for Tuple(T1, T2, ...), holding each
-// element's value as its own column takes it (a pointer for a Nullable
-// element); clickhouse-go appends a Tuple row by row from such slices.
-func tupleValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
-	elems := make([]reflect.Value, len(t.Elems))
-	children := make([]arrow.Array, len(chunks))
-	for i, e := range t.Elems {
-		for k, c := range chunks {
-			children[k] = c.(*array.Struct).Field(i)
-		}
-		v, err := goValues(e, children, perm)
-		if err != nil {
-			return nil, err
-		}
-		elems[i] = reflect.ValueOf(v)
-	}
-	n := len(perm)
-	if perm == nil {
-		for _, c := range chunks {
-			n += c.Len()
-		}
-	}
-	out := make([][]any, n)
-	flat := make([]any, n*len(elems))
-	for r := range out {
-		row := flat[r*len(elems) : (r+1)*len(elems) : (r+1)*len(elems)]
-		for i, ev := range elems {
-			row[i] = ev.Index(r).Interface()
-		}
-		out[r] = row
-	}
-	return out, nil
-}
-
 func releaseAll(arrs []arrow.Array) {
 	for _, a := range arrs {
 		a.Release()
 	}
-}
-
-// orderedRow is one Map row: entries lo..hi of the flattened key and item slices.
-type orderedRow struct {
-	keys, items reflect.Value
-	lo, hi      int
-	extra       [][2]any
-}
-
-// Put adds an entry after the row's own; clickhouse-go only calls it when reading.
-func (r *orderedRow) Put(key, value any) { r.extra = append(r.extra, [2]any{key, value}) }
-
-// Iterator walks the row's entries in order.
-func (r *orderedRow) Iterator() column.MapIterator { return &rowIterator{row: r, pos: r.lo - 1} }
-
-type rowIterator struct {
-	row *orderedRow
-	pos int
-}
-
-func (it *rowIterator) Next() bool {
-	it.pos++
-	return it.pos < it.row.hi+len(it.row.extra)
-}
-
-func (it *rowIterator) Key() any {
-	if it.pos >= it.row.hi {
-		return it.row.extra[it.pos-it.row.hi][0]
-	}
-	return it.row.keys.Index(it.pos).Interface()
-}
-
-func (it *rowIterator) Value() any {
-	if it.pos >= it.row.hi {
-		return it.row.extra[it.pos-it.row.hi][1]
-	}
-	return it.row.items.Index(it.pos).Interface()
 }
 
 // IsDictString reports whether d is a dictionary of strings that stands for

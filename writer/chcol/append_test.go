@@ -122,8 +122,6 @@ func appendCases() []appendCase {
 			want: []string{"2024-01-01 00:00:00.000001"}},
 		{typ: "Bool", chunks: []func(memory.Allocator) arrow.Array{js(arrow.FixedWidthTypes.Boolean, `[true, false]`), js(arrow.FixedWidthTypes.Boolean, `[true]`)}, perm: []uint32{1, 2, 0}, want: []string{"false", "true", "true"}},
 		{typ: "Nullable(Bool)", chunks: []func(memory.Allocator) arrow.Array{js(arrow.FixedWidthTypes.Boolean, `[true, null, false]`)}, want: []string{"true", "NULL", "false"}},
-		{typ: "IPv4", chunks: []func(memory.Allocator) arrow.Array{js(arrow.PrimitiveTypes.Uint32, `[16909060, 4294967295]`)}, want: []string{"1.2.3.4", "255.255.255.255"}},
-		{typ: "Nullable(IPv6)", chunks: []func(memory.Allocator) arrow.Array{bin(fsb16, str("\x20\x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"), nil)}, want: []string{"2001:db8::1", "NULL"}},
 		{typ: "Array(Nullable(String))", chunks: []func(memory.Allocator) arrow.Array{js(arrow.ListOf(arrow.BinaryTypes.String), `[["a", null], []]`), js(arrow.ListOf(arrow.BinaryTypes.String), `[["c"]]`)},
 			perm: []uint32{2, 0, 1}, want: []string{`["c"]`, `["a" NULL]`, "[]"}},
 		{typ: "Array(Array(Int16))", chunks: []func(memory.Allocator) arrow.Array{js(arrow.ListOf(arrow.ListOf(arrow.PrimitiveTypes.Int16)), `[[[1], [2, 3]], [[]]]`)}, want: []string{"[[1] [2 3]]", "[[]]"}},

@@ -227,11 +227,6 @@ var convCases = []convCase{
 	{name: "Enum8 bad code", target: "Enum8('a' = 1, 'b' = -2)", src: js(i8, `[1, 5]`), errRow: 1, errText: "value 5 is not a value of", partial: true},
 	{name: "ints to Bool", target: "Bool", src: js(i32, `[0, 1]`), want: js(arrow.FixedWidthTypes.Boolean, `[false, true]`)},
 	{name: "2 to Bool", target: "Bool", src: js(i32, `[0, 2]`), errRow: 1, errText: "value 2 is neither 0 nor 1, so it is not a Bool", partial: true},
-	{name: "text to IPv4", target: "IPv4", src: bin(arrow.BinaryTypes.String, str("1.2.3.4")), want: js(arrow.PrimitiveTypes.Uint32, `[16909060]`)},
-	{name: "v6 text to IPv4", target: "IPv4", src: bin(arrow.BinaryTypes.String, str("::1")), errText: `value "::1" is not an IPv4 address`, partial: true},
-	{name: "text to IPv6", target: "IPv6", src: bin(arrow.BinaryTypes.String, str("::1"), str("1.2.3.4")),
-		want: bin(fsb16, str("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"), str("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\xff\xff\x01\x02\x03\x04"))},
-	{name: "bad text to IPv6", target: "IPv6", src: bin(arrow.BinaryTypes.String, str("fe80::1%eth0")), errText: "is not an IP address", partial: true},
 
 	// dates
 	{name: "Date32 to Date", target: "Date", src: js(arrow.FixedWidthTypes.Date32, `["1970-01-01", "2149-06-06"]`), same: true},

@@ -69,55 +69,11 @@ func NewConverter(target *Type, serverTZ string, src arrow.DataType) (*Converter
 
 // build picks the kernel for the target family.
 func (c *Converter) build(serverTZ string) (kernelFunc, error) {
-	switch c.target.Base {
-	case "Int8":
-		return intKernel[int8](c)
-	case "Int16":
-		return intKernel[int16](c)
-	case "Int32":
-		return intKernel[int32](c)
-	case "Int64":
-		return intKernel[int64](c)
-	case "UInt8":
-		return intKernel[uint8](c)
-	case "UInt16":
-		return intKernel[uint16](c)
-	case "UInt32":
-		return intKernel[uint32](c)
-	case "UInt64":
-		return intKernel[uint64](c)
-	case "Enum8", "Enum16":
-		return enumKernel(c)
-	case "Float32":
-		return floatKernel[float32](c)
-	case "Float64":
-		return floatKernel[float64](c)
-	case "Bool":
-		return boolKernel(c)
-	case "Decimal":
-		return decimalKernel(c)
-	case "String":
-		return stringKernel(c)
-	case "FixedString":
-		return fixedStringKernel(c)
-	case "UUID":
-		return uuidKernel(c)
-	case "IPv4":
-		return ipv4Kernel(c)
-	case "IPv6":
-		return ipv6Kernel(c)
-	case "Date", "Date32":
-		return dateKernel(c, serverTZ)
-	case "DateTime", "DateTime64":
-		return dateTimeKernel(c, serverTZ)
-	case "Array":
-		return listKernel(c, serverTZ)
-	case "Map":
-		return mapKernel(c, serverTZ)
-	case "Tuple":
-		return tupleKernel(c, serverTZ)
+	f := c.target.family()
+	if f == nil || f.kernel == nil {
+		return nil, errNoConversion
 	}
-	return nil, errNoConversion
+	return f.kernel(c, serverTZ)
 }
 
 // noConversionFix suggests what to change when src can never load into target.
@@ -170,16 +126,13 @@ func (c *Converter) allNulls(src arrow.Array, mem memory.Allocator) (arrow.Array
 func (c *Converter) nullErr(row int) *ValueError {
 	name := c.target.String()
 	e := &ValueError{Row: row, Value: "NULL", Reason: "NULL into non-Nullable column " + name}
-	switch c.target.Base {
-	case "Array", "Map":
-		e.Fix = "fill the value in the source (an empty list will do); ClickHouse " + c.target.Base + " columns cannot be Nullable"
-	case "Tuple":
-		e.Fix = "fill the value in the source (a struct whose fields may be NULL where the Tuple's elements are Nullable); ClickHouse Tuple columns cannot be Nullable"
-	default:
-		n := *c.target
-		n.Nullable = true
-		e.Fix = "make the column " + n.String() + " or fill the value in the source"
+	if f := c.target.family(); f != nil && f.nullFix != nil {
+		e.Fix = f.nullFix(c.target)
+		return e
 	}
+	n := *c.target
+	n.Nullable = true
+	e.Fix = "make the column " + n.String() + " or fill the value in the source"
 	return e
 }
 

@@ -2,7 +2,6 @@ package chcol
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"sync/atomic"
 
@@ -89,16 +88,8 @@ func fillDefaults(a arrow.Array, t *Type, mem memory.Allocator) (arrow.Array, er
 			break
 		}
 		fill := make([]byte, width)
-		if (t.Base == "Enum8" || t.Base == "Enum16") && len(t.Enum) > 0 {
-			minCode := t.Enum[0].Code
-			for _, e := range t.Enum {
-				minCode = min(minCode, e.Code)
-			}
-			if width == 1 {
-				fill[0] = byte(int8(minCode))
-			} else {
-				binary.LittleEndian.PutUint16(fill, uint16(int16(minCode)))
-			}
+		if f := t.family(); f != nil && f.defaultFill != nil {
+			fill = f.defaultFill(t, width)
 		}
 		buf := memory.NewResizableBuffer(mem)
 		buf.Resize(n * width)

@@ -42,8 +42,6 @@ func TestParseType(t *testing.T) {
 		{in: " Map( LowCardinality(String) ,Array(UInt8) ) ", string: "Map(LowCardinality(String), Array(UInt8))",
 			want: Type{Base: "Map", Key: &Type{Base: "String", LowCardinality: true}, Value: &Type{Base: "Array", Elem: &Type{Base: "UInt8"}}}},
 		{in: "UUID", want: Type{Base: "UUID"}},
-		{in: "IPv4", want: Type{Base: "IPv4"}},
-		{in: "Nullable(IPv6)", want: Type{Base: "IPv6", Nullable: true}},
 		{in: "Date32", want: Type{Base: "Date32"}},
 	}
 	for _, tt := range tests {
@@ -114,13 +112,11 @@ func TestTypeArrow(t *testing.T) {
 		{typ: "Int8", want: arrow.PrimitiveTypes.Int8},
 		{typ: "UInt64", want: arrow.PrimitiveTypes.Uint64},
 		{typ: "Enum16('a' = 1)", want: arrow.PrimitiveTypes.Int16},
-		{typ: "IPv4", want: arrow.PrimitiveTypes.Uint32},
 		{typ: "Bool", want: arrow.FixedWidthTypes.Boolean},
 		{typ: "Decimal32(3)", want: &arrow.Decimal128Type{Precision: 9, Scale: 3}},
 		{typ: "LowCardinality(Nullable(String))", want: arrow.BinaryTypes.String},
 		{typ: "FixedString(3)", want: &arrow.FixedSizeBinaryType{ByteWidth: 3}},
 		{typ: "UUID", want: &arrow.FixedSizeBinaryType{ByteWidth: 16}},
-		{typ: "IPv6", want: &arrow.FixedSizeBinaryType{ByteWidth: 16}},
 		{typ: "Date", want: arrow.FixedWidthTypes.Date32},
 		{typ: "Date32", want: arrow.FixedWidthTypes.Date32},
 		{typ: "DateTime", serverTZ: "Europe/Berlin", want: &arrow.TimestampType{Unit: arrow.Second, TimeZone: "Europe/Berlin"}},

@@ -10,10 +10,86 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
+
+// Int8..Int64 and UInt8..UInt64: canonical arrow integers of the same width
+// and sign, little-endian in the Native format. Int128, Int256, UInt128 and
+// UInt256 parse but are not carried yet.
+func init() {
+	register(&family{
+		names: []string{"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64",
+			"Int128", "Int256", "UInt128", "UInt256"},
+		arrow: func(t *Type, _ string) (arrow.DataType, error) {
+			if dt := intArrow[t.Base]; dt != nil {
+				return dt, nil
+			}
+			return nil, unsupported(t)
+		},
+		kernel: func(c *Converter, _ string) (kernelFunc, error) {
+			switch c.target.Base {
+			case "Int8":
+				return intKernel[int8](c)
+			case "Int16":
+				return intKernel[int16](c)
+			case "Int32":
+				return intKernel[int32](c)
+			case "Int64":
+				return intKernel[int64](c)
+			case "UInt8":
+				return intKernel[uint8](c)
+			case "UInt16":
+				return intKernel[uint16](c)
+			case "UInt32":
+				return intKernel[uint32](c)
+			case "UInt64":
+				return intKernel[uint64](c)
+			}
+			return nil, errNoConversion
+		},
+		native:         func(t *Type) bool { return intArrow[t.Base] != nil },
+		lowCardinality: true,
+		encode: func(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+			return appendFixed(dst, chunks, refs, intWidth(t))
+		},
+		defaultWidth: intWidth,
+		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, valid []bool) (any, error) {
+			switch t.Base {
+			case "Int8":
+				return fixedSlice[int8](t, chunks, perm, valid), nil
+			case "Int16":
+				return fixedSlice[int16](t, chunks, perm, valid), nil
+			case "Int32":
+				return fixedSlice[int32](t, chunks, perm, valid), nil
+			case "Int64":
+				return fixedSlice[int64](t, chunks, perm, valid), nil
+			case "UInt8":
+				return fixedSlice[uint8](t, chunks, perm, valid), nil
+			case "UInt16":
+				return fixedSlice[uint16](t, chunks, perm, valid), nil
+			case "UInt32":
+				return fixedSlice[uint32](t, chunks, perm, valid), nil
+			case "UInt64":
+				return fixedSlice[uint64](t, chunks, perm, valid), nil
+			}
+			return nil, fmt.Errorf("append column of type %s: not supported yet", t)
+		},
+	})
+}
+
+// intArrow is the canonical Arrow type of each integer type chload carries.
+var intArrow = map[string]arrow.DataType{
+	"Int8": arrow.PrimitiveTypes.Int8, "Int16": arrow.PrimitiveTypes.Int16,
+	"Int32": arrow.PrimitiveTypes.Int32, "Int64": arrow.PrimitiveTypes.Int64,
+	"UInt8": arrow.PrimitiveTypes.Uint8, "UInt16": arrow.PrimitiveTypes.Uint16,
+	"UInt32": arrow.PrimitiveTypes.Uint32, "UInt64": arrow.PrimitiveTypes.Uint64,
+}
+
+// intWidth is the width in bytes of an integer type chload carries.
+func intWidth(t *Type) int {
+	return intArrow[t.Base].(arrow.FixedWidthDataType).BitWidth() / 8
+}
 
 // integer is the set of Go integer types behind Arrow's integer arrays.
 type integer interface {
@@ -252,136 +328,4 @@ func parseInt[D integer](s string, lo int64, hi uint64) (D, bool) {
 	}
 	v := -int64(t.mag)
 	return D(v), v >= lo
-}
-
-// enumKernel converts names (text) or codes (integers) into Enum codes.
-func enumKernel(c *Converter) (kernelFunc, error) {
-	if c.target.Base == "Enum8" {
-		return enumFrom[int8](c)
-	}
-	return enumFrom[int16](c)
-}
-
-func enumFrom[D int8 | int16](c *Converter) (kernelFunc, error) {
-	var known [1 << 16 / 64]uint64
-	byName := make(map[string]D, len(c.target.Enum))
-	for _, v := range c.target.Enum {
-		u := uint16(v.Code)
-		known[u/64] |= 1 << (u % 64)
-		byName[v.Name] = D(v.Code)
-	}
-	isKnown := func(v D) bool { u := uint16(v); return known[u/64]&(1<<(u%64)) != 0 }
-	name := c.target.inner().String()
-	if len(name) > 2*maxShownBytes {
-		name = name[:2*maxShownBytes] + "...)"
-	}
-	unknown := func(src arrow.Array, i int) *ValueError {
-		return valueErr(src, i, "is not a value of "+name, "add the value to the enum or map it in a transform")
-	}
-	dst := c.dst
-	if isStringLike(c.src) {
-		return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
-			get := stringGetter(src)
-			return mapFixed(dst, src, mem, func(i int) (D, bool) {
-				v, ok := byName[get(i)]
-				return v, ok
-			}, func(i int) *ValueError { return unknown(src, i) })
-		}, nil
-	}
-	if arrow.TypeEqual(c.src, dst) {
-		return checked(dst, func(src arrow.Array) func(int) bool {
-			vals := fixedValues[D](src)
-			return func(i int) bool { return isKnown(vals[i]) }
-		}, unknown), nil
-	}
-	switch c.src.ID() {
-	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64:
-	default:
-		return nil, errNoConversion
-	}
-	lo, hi := intBounds[D]()
-	toCode, err := intFrom[D](c, lo, hi, c.target.Base)
-	if err != nil {
-		return nil, err
-	}
-	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
-		out, err := toCode(src, mem)
-		if err != nil {
-			if ve, ok := err.(*ValueError); ok {
-				return nil, unknown(src, ve.Row)
-			}
-			return nil, err
-		}
-		vals := fixedValues[D](out)
-		if err := checkEach(out, func(i int) bool { return isKnown(vals[i]) }, func(i int) *ValueError { return unknown(src, i) }); err != nil {
-			out.Release()
-			return nil, err
-		}
-		return out, nil
-	}, nil
-}
-
-// boolKernel converts Boolean (as is) or integers 0 and 1 into Bool.
-func boolKernel(c *Converter) (kernelFunc, error) {
-	dst := c.dst
-	var conv func(src arrow.Array) func(i int) (bool, bool)
-	switch c.src.ID() {
-	case arrow.BOOL:
-		return identity, nil
-	case arrow.INT8:
-		conv = boolFromInts[int8]
-	case arrow.INT16:
-		conv = boolFromInts[int16]
-	case arrow.INT32:
-		conv = boolFromInts[int32]
-	case arrow.INT64:
-		conv = boolFromInts[int64]
-	case arrow.UINT8:
-		conv = boolFromInts[uint8]
-	case arrow.UINT16:
-		conv = boolFromInts[uint16]
-	case arrow.UINT32:
-		conv = boolFromInts[uint32]
-	case arrow.UINT64:
-		conv = boolFromInts[uint64]
-	default:
-		return nil, errNoConversion
-	}
-	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
-		return mapBool(dst, src, mem, conv(src), func(i int) *ValueError {
-			return valueErr(src, i, "is neither 0 nor 1, so it is not a Bool", "fix the data or compare it in a transform")
-		})
-	}, nil
-}
-
-func boolFromInts[S integer](src arrow.Array) func(i int) (bool, bool) {
-	vals := fixedValues[S](src)
-	return func(i int) (bool, bool) {
-		v := vals[i]
-		return v == 1, v == 0 || v == 1
-	}
-}
-
-// mapBool builds a Boolean array from src row by row, like mapFixed.
-func mapBool(dst arrow.DataType, src arrow.Array, mem memory.Allocator, conv func(i int) (bool, bool), bad func(i int) *ValueError) (arrow.Array, error) {
-	n := src.Len()
-	buf := memory.NewResizableBuffer(mem)
-	defer buf.Release()
-	buf.Resize(int(bitutil.BytesForBits(int64(n))))
-	bits := buf.Bytes()
-	clear(bits)
-	nulls := src.NullN() > 0
-	for i := 0; i < n; i++ {
-		if nulls && src.IsNull(i) {
-			continue
-		}
-		v, ok := conv(i)
-		if !ok {
-			return nil, bad(i)
-		}
-		if v {
-			bitutil.SetBit(bits, i)
-		}
-	}
-	return newArray(dst, n, buf, src, mem), nil
 }

@@ -11,6 +11,45 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
 
+// Float32 and Float64: canonical arrow Float32 and Float64, IEEE 754
+// little-endian in the Native format.
+func init() {
+	register(&family{
+		names: []string{"Float32", "Float64"},
+		arrow: func(t *Type, _ string) (arrow.DataType, error) {
+			if t.Base == "Float32" {
+				return arrow.PrimitiveTypes.Float32, nil
+			}
+			return arrow.PrimitiveTypes.Float64, nil
+		},
+		kernel: func(c *Converter, _ string) (kernelFunc, error) {
+			if c.target.Base == "Float32" {
+				return floatKernel[float32](c)
+			}
+			return floatKernel[float64](c)
+		},
+		lowCardinality: true,
+		encode: func(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+			return appendFixed(dst, chunks, refs, floatWidth(t))
+		},
+		defaultWidth: floatWidth,
+		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, valid []bool) (any, error) {
+			if t.Base == "Float32" {
+				return fixedSlice[float32](t, chunks, perm, valid), nil
+			}
+			return fixedSlice[float64](t, chunks, perm, valid), nil
+		},
+	})
+}
+
+// floatWidth is the width in bytes of a float type.
+func floatWidth(t *Type) int {
+	if t.Base == "Float32" {
+		return 4
+	}
+	return 8
+}
+
 // floatKernel converts into Float32 or Float64. Float16 converts exactly (every
 // half-precision value, subnormals, infinities, NaN and -0 included, is a Float32).
 // Floats, decimals and text round to the nearest D (Float64 -> Float32 rounds, but a finite value beyond the Float32

@@ -1,6 +1,7 @@
 package chcol
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strconv"
@@ -10,7 +11,71 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/shopspring/decimal"
 )
+
+// Decimal(P, S) and Decimal32/64/128/256(S), normalised to Base "Decimal" with
+// precision 9, 18, 38 or 76: canonical arrow Decimal128(P, S) up to 38
+// digits; in the Native format an Int32, Int64 or Int128 by precision.
+func init() {
+	register(&family{
+		names: []string{"Decimal", "Decimal32", "Decimal64", "Decimal128", "Decimal256"},
+		parse: parseDecimalType,
+		params: func(t *Type, b *strings.Builder) {
+			fmt.Fprintf(b, "(%d, %d)", t.Precision, t.Scale)
+		},
+		arrow: func(t *Type, _ string) (arrow.DataType, error) {
+			if t.Precision > 38 {
+				return nil, fmt.Errorf("column type %s is not supported yet: decimals wider than 38 digits", t)
+			}
+			return &arrow.Decimal128Type{Precision: int32(t.Precision), Scale: int32(t.Scale)}, nil
+		},
+		kernel: func(c *Converter, _ string) (kernelFunc, error) { return decimalKernel(c) },
+		native: func(t *Type) bool { return t.Precision <= 38 },
+		encode: appendDecimal,
+		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, valid []bool) (any, error) {
+			scale := int32(t.Scale)
+			return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) decimal.Decimal {
+				vals := fixedValues[decimal128.Num](a)
+				return func(i int) decimal.Decimal {
+					if v, ok := numInt64(vals[i]); ok {
+						return decimal.New(v, -scale)
+					}
+					return decimal.NewFromBigInt(vals[i].BigInt(), -scale)
+				}
+			}), nil
+		},
+	})
+}
+
+// parseDecimalType reads the parameters of Decimal(P[, S]) or DecimalN(S).
+func parseDecimalType(p *typeParser, name string, _ int) (*Type, error) {
+	if name != "Decimal" {
+		scale, err := p.oneIntParam()
+		if err != nil {
+			return nil, err
+		}
+		prec := map[string]int64{"Decimal32": 9, "Decimal64": 18, "Decimal128": 38, "Decimal256": 76}[name]
+		return decimalType(prec, scale)
+	}
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	prec, err := p.integer()
+	if err != nil {
+		return nil, err
+	}
+	var scale int64
+	if p.accept(',') {
+		if scale, err = p.integer(); err != nil {
+			return nil, err
+		}
+	}
+	if err := p.expect(')'); err != nil {
+		return nil, err
+	}
+	return decimalType(prec, scale)
+}
 
 // pow10 returns 10^d for d in 0..38.
 func pow10(d int32) decimal128.Num { return decimal128.GetScaleMultiplier(int(d)) }
@@ -269,4 +334,46 @@ func floatGetter(a arrow.Array) func(i int) float64 {
 		return func(i int) float64 { return vals[i] }
 	}
 	return nil
+}
+
+func decimalType(prec, scale int64) (*Type, error) {
+	if prec < 1 || prec > 76 {
+		return nil, fmt.Errorf("decimal precision %d out of range 1..76", prec)
+	}
+	if scale < 0 || scale > prec {
+		return nil, fmt.Errorf("decimal scale %d out of range 0..%d", scale, prec)
+	}
+	return &Type{Base: "Decimal", Precision: int(prec), Scale: int(scale)}, nil
+}
+
+// appendDecimal writes Decimal values as Int32, Int64 or Int128 by
+// precision; conversion checked that each value fits its precision.
+func appendDecimal(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+	nulls := anyNulls(chunks)
+	width := 16
+	switch {
+	case t.Precision <= 9:
+		width = 4
+	case t.Precision <= 18:
+		width = 8
+	}
+	dst, out := grow(dst, refs.Len()*width)
+	for j := range refs.Row {
+		k, i := refs.Chunk[j], int(refs.Row[j])
+		var v decimal128.Num
+		if !(nulls && chunks[k].IsNull(i)) {
+			v = chunks[k].(*array.Decimal128).Value(i)
+		}
+		o := out[j*width:]
+		switch width {
+		case 4:
+			binary.LittleEndian.PutUint32(o, uint32(v.LowBits()))
+		case 8:
+			binary.LittleEndian.PutUint64(o, v.LowBits())
+		default:
+			binary.LittleEndian.PutUint64(o, v.LowBits())
+			binary.LittleEndian.PutUint64(o[8:], uint64(v.HighBits()))
+		}
+	}
+	return dst
 }

@@ -3,6 +3,7 @@ package chcol
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,71 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
+
+// Tuple(T1, T2, ...), named or not: canonical arrow Struct of the elements'
+// canonical types; Native: each element as a column of its own.
+func init() {
+	register(&family{
+		names:     []string{"Tuple"},
+		composite: true,
+		nullFix: func(t *Type) string {
+			return "fill the value in the source (a struct whose fields may be NULL where the Tuple's elements are Nullable); ClickHouse Tuple columns cannot be Nullable"
+		},
+		parse: func(p *typeParser, _ string, depth int) (*Type, error) { return p.parseTuple(depth) },
+		params: func(t *Type, b *strings.Builder) {
+			b.WriteByte('(')
+			for i, e := range t.Elems {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				if t.Names != nil {
+					b.WriteString(backquoteIfNeeded(t.Names[i]))
+					b.WriteByte(' ')
+				}
+				e.write(b)
+			}
+			b.WriteByte(')')
+		},
+		arrow: func(t *Type, serverTZ string) (arrow.DataType, error) {
+			fields := make([]arrow.Field, len(t.Elems))
+			for i, e := range t.Elems {
+				dt, err := e.Arrow(serverTZ)
+				if err != nil {
+					return nil, err
+				}
+				fields[i] = arrow.Field{Name: t.ElemName(i), Type: dt, Nullable: true}
+			}
+			return arrow.StructOf(fields...), nil
+		},
+		kernel: tupleKernel,
+		native: func(t *Type) bool {
+			if t.Nullable {
+				return false
+			}
+			for _, e := range t.Elems {
+				if !nativeSupported(e) {
+					return false
+				}
+			}
+			return true
+		},
+		encode: func(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+			// Each element as a column of its own, one after the other,
+			// over the same rows.
+			fields := make([]arrow.Array, len(chunks))
+			for i, e := range t.Elems {
+				for k, c := range chunks {
+					fields[k] = c.(*array.Struct).Field(i)
+				}
+				dst = appendNative(dst, e, fields, refs)
+			}
+			return dst
+		},
+		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, _ []bool) (any, error) {
+			return tupleValues(t, chunks, perm)
+		},
+	})
+}
 
 // tupleKernel converts an Arrow Struct into Tuple(T1, T2, ...), converting
 // each field with the Converter of its element. Fields are matched to the
@@ -276,4 +342,133 @@ func (c *Converter) tupleElementErr(err error, i int) error {
 		t.Elems[i] = &e
 		return &t
 	})
+}
+
+// parseTuple reads the elements of a Tuple after its name: types, each
+// optionally preceded by a name (plain or backquoted), all named or none.
+func (p *typeParser) parseTuple(depth int) (*Type, error) {
+	if err := p.expect('('); err != nil {
+		return nil, err
+	}
+	t := &Type{Base: "Tuple"}
+	seen := map[string]bool{}
+	for {
+		name, err := p.elementName()
+		if err != nil {
+			return nil, err
+		}
+		elem, err := p.parseType(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		if name != "" {
+			if seen[name] {
+				return nil, fmt.Errorf("tuple element name %q declared twice", name)
+			}
+			seen[name] = true
+			t.Names = append(t.Names, name)
+		}
+		t.Elems = append(t.Elems, elem)
+		if !p.accept(',') {
+			break
+		}
+	}
+	if len(t.Names) > 0 && len(t.Names) != len(t.Elems) {
+		return nil, fmt.Errorf("tuple elements must be all named or all unnamed")
+	}
+	return t, p.expect(')')
+}
+
+// elementName reads the name before a Tuple element's type, if there is one,
+// and returns "" otherwise, leaving the position at the type.
+func (p *typeParser) elementName() (string, error) {
+	p.skipSpace()
+	if p.pos < len(p.s) && p.s[p.pos] == '`' {
+		return p.backquoted()
+	}
+	start := p.pos
+	name := p.ident()
+	if name == "" {
+		p.pos = start
+		return "", nil
+	}
+	// A name is followed by its type, an identifier; a type name never is.
+	p.skipSpace()
+	if p.pos < len(p.s) && isIdentStart(p.s[p.pos]) {
+		return name, nil
+	}
+	p.pos = start
+	return "", nil
+}
+
+// backquoted reads a backquoted identifier with backslash escapes (a doubled
+// backquote also stands for one).
+func (p *typeParser) backquoted() (string, error) {
+	p.pos++ // the opening backquote
+	var b strings.Builder
+	for p.pos < len(p.s) {
+		c := p.s[p.pos]
+		switch {
+		case c == '\\' && p.pos+1 < len(p.s):
+			b.WriteByte(p.s[p.pos+1])
+			p.pos += 2
+		case c == '`' && p.pos+1 < len(p.s) && p.s[p.pos+1] == '`':
+			b.WriteByte('`')
+			p.pos += 2
+		case c == '`':
+			p.pos++
+			if b.Len() == 0 {
+				return "", fmt.Errorf("empty tuple element name")
+			}
+			return b.String(), nil
+		default:
+			b.WriteByte(c)
+			p.pos++
+		}
+	}
+	return "", fmt.Errorf("unterminated name")
+}
+
+// tupleValues builds one []any per row for Tuple(T1, T2, ...), holding each
+// element's value as its own column takes it (a pointer for a Nullable
+// element); clickhouse-go appends a Tuple row by row from such slices.
+func tupleValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
+	elems := make([]reflect.Value, len(t.Elems))
+	children := make([]arrow.Array, len(chunks))
+	for i, e := range t.Elems {
+		for k, c := range chunks {
+			children[k] = c.(*array.Struct).Field(i)
+		}
+		v, err := goValues(e, children, perm)
+		if err != nil {
+			return nil, err
+		}
+		elems[i] = reflect.ValueOf(v)
+	}
+	n := len(perm)
+	if perm == nil {
+		for _, c := range chunks {
+			n += c.Len()
+		}
+	}
+	out := make([][]any, n)
+	flat := make([]any, n*len(elems))
+	for r := range out {
+		row := flat[r*len(elems) : (r+1)*len(elems) : (r+1)*len(elems)]
+		for i, ev := range elems {
+			row[i] = ev.Index(r).Interface()
+		}
+		out[r] = row
+	}
+	return out, nil
+}
+
+// ElemName is the name of element i of a Tuple: its declared name, or its
+// position from 1 ("1", "2", ...) in an unnamed Tuple, as ClickHouse's
+// tupleElement numbers them.
+func (t *Type) ElemName(i int) string {
+	if t.Names != nil {
+		return t.Names[i]
+	}
+	return strconv.Itoa(i + 1)
 }

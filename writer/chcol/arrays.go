@@ -4,12 +4,60 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 )
+
+// Array(T): canonical arrow List(T) with nullable elements; Native: UInt64
+// end offsets, then the elements as a column of T.
+func init() {
+	register(&family{
+		names:     []string{"Array"},
+		composite: true,
+		nullFix: func(t *Type) string {
+			return "fill the value in the source (an empty list will do); ClickHouse Array columns cannot be Nullable"
+		},
+		parse: func(p *typeParser, _ string, depth int) (*Type, error) {
+			if err := p.expect('('); err != nil {
+				return nil, err
+			}
+			elem, err := p.parseType(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			return &Type{Base: "Array", Elem: elem}, p.expect(')')
+		},
+		params: func(t *Type, b *strings.Builder) {
+			b.WriteByte('(')
+			t.Elem.write(b)
+			b.WriteByte(')')
+		},
+		arrow: func(t *Type, serverTZ string) (arrow.DataType, error) {
+			elem, err := t.Elem.Arrow(serverTZ)
+			if err != nil {
+				return nil, err
+			}
+			return arrow.ListOf(elem), nil
+		},
+		kernel: listKernel,
+		native: func(t *Type) bool { return !t.Nullable && nativeSupported(t.Elem) },
+		encode: func(dst []byte, t *Type, chunks []arrow.Array, refs RowRefs) []byte {
+			children := make([]arrow.Array, len(chunks))
+			for k, c := range chunks {
+				children[k] = c.(array.ListLike).ListValues()
+			}
+			dst, elems := appendOffsets(dst, chunks, refs)
+			return appendNative(dst, t.Elem, children, elems)
+		},
+		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, _ []bool) (any, error) {
+			return arrayValues(t, chunks, perm)
+		},
+	})
+}
 
 // listKernel converts List or LargeList of a convertible element type into
 // Array(T), converting the elements with their own Converter. When the elements need
@@ -54,57 +102,6 @@ func listKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 			defer valid.Release()
 		}
 		d := array.NewData(dst, n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{out.Data()}, src.NullN(), 0)
-		defer d.Release()
-		return array.MakeFromData(d), nil
-	}, nil
-}
-
-// mapKernel converts an Arrow Map into Map(K, V), converting keys and values with
-// their own Converters.
-func mapKernel(c *Converter, serverTZ string) (kernelFunc, error) {
-	s, ok := c.src.(*arrow.MapType)
-	if !ok {
-		return nil, errNoConversion
-	}
-	keys, err := NewConverter(c.target.Key, serverTZ, s.KeyType())
-	if err != nil {
-		return nil, fmt.Errorf("load keys of %s: %w", c.target, err)
-	}
-	items, err := NewConverter(c.target.Value, serverTZ, s.ItemType())
-	if err != nil {
-		return nil, fmt.Errorf("load values of %s: %w", c.target, err)
-	}
-	dst := c.dst.(*arrow.MapType)
-	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
-		m := src.(*array.Map)
-		offsets, base, err := rebasedOffsets(m, mem)
-		if err != nil {
-			return nil, err
-		}
-		defer offsets.Release()
-		n := src.Len()
-		end := base + int64(offsetAt32(offsets, n))
-		kSrc := array.NewSlice(m.Keys(), base, end)
-		defer kSrc.Release()
-		vSrc := array.NewSlice(m.Items(), base, end)
-		defer vSrc.Release()
-		kOut, err := keys.Convert(kSrc, mem)
-		if err != nil {
-			return nil, c.elementErr(err, m, base, "key of map entry", c.target.Key, nil)
-		}
-		defer kOut.Release()
-		vOut, err := items.Convert(vSrc, mem)
-		if err != nil {
-			return nil, c.elementErr(err, m, base, "value of map entry", c.target.Value, func(t *Type) { t.Value.Nullable = true })
-		}
-		defer vOut.Release()
-		entries := array.NewData(dst.Elem(), kOut.Len(), []*memory.Buffer{nil}, []arrow.ArrayData{kOut.Data(), vOut.Data()}, 0, 0)
-		defer entries.Release()
-		valid := validityOf(src, mem)
-		if valid != nil {
-			defer valid.Release()
-		}
-		d := array.NewData(dst, n, []*memory.Buffer{valid, offsets}, []arrow.ArrayData{entries}, src.NullN(), 0)
 		defer d.Release()
 		return array.MakeFromData(d), nil
 	}, nil
@@ -189,4 +186,47 @@ func elementRefusal(ve *ValueError, row int, where string, elem *Type, nullableT
 		out.Reason = "NULL " + where + " " + strings.TrimPrefix(ve.Reason, "NULL ")
 	}
 	return out
+}
+
+// span is the range of a list row's elements in the flattened element slice.
+type span struct{ lo, hi int }
+
+// flattenLists slices each chunk's child values to the range its rows use and
+// returns those children (to release) with each row's span in their concatenation.
+func flattenLists(chunks []arrow.Array, child func(array.ListLike) arrow.Array) ([]arrow.Array, []span) {
+	var children []arrow.Array
+	var spans []span
+	pos := 0
+	for _, c := range chunks {
+		if c.Len() == 0 {
+			continue
+		}
+		ll := c.(array.ListLike)
+		first, _ := ll.ValueOffsets(0)
+		_, last := ll.ValueOffsets(c.Len() - 1)
+		children = append(children, array.NewSlice(child(ll), first, last))
+		for i := 0; i < c.Len(); i++ {
+			s, e := ll.ValueOffsets(i)
+			spans = append(spans, span{pos + int(s-first), pos + int(e-first)})
+		}
+		pos += int(last - first)
+	}
+	return children, spans
+}
+
+// arrayValues builds [][]E for Array(T), E being the slice type of T's values.
+func arrayValues(t *Type, chunks []arrow.Array, perm []uint32) (any, error) {
+	children, spans := flattenLists(chunks, array.ListLike.ListValues)
+	defer releaseAll(children)
+	elems, err := goValues(t.Elem, children, nil)
+	if err != nil {
+		return nil, err
+	}
+	ev := reflect.ValueOf(elems)
+	spans = permute(spans, perm)
+	out := reflect.MakeSlice(reflect.SliceOf(ev.Type()), len(spans), len(spans))
+	for i, s := range spans {
+		out.Index(i).Set(ev.Slice(s.lo, s.hi))
+	}
+	return out.Interface(), nil
 }
