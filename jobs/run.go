@@ -24,7 +24,9 @@ type RunParams struct {
 	Logger *slog.Logger
 	// Progress, when set, is updated as the run goes.
 	Progress *Progress
-	// Mem allocates Arrow buffers. Optional, defaults to memory.DefaultAllocator.
+	// Mem allocates Arrow buffers. Optional, defaults to a pool over Go
+	// memory that keeps freed buffers for reuse, up to an eighth of
+	// write.max_buffer_bytes.
 	Mem memory.Allocator
 }
 

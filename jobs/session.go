@@ -278,12 +278,6 @@ type converted struct {
 
 func (c converted) release() { c.pieces.Release() }
 
-// readConverted reads every split with plan's columns, converts records and
-// evaluates the partition key on `workers` goroutines, and hands the results
-// to consume in split order and row order: the same source gives the same
-// sequence. consume owns each item. It runs on the calling goroutine.
-// With sorted, each record also comes with its rows' order by the table's
-// sorting key, computed on the reading goroutines.
 // splitChunkRows is a lower bound on the rows of one record a source
 // yields, for sizing the channel that holds a split's records.
 const splitChunkRows = 4096
@@ -299,6 +293,12 @@ func splitChanCap(sp sources.Split) int {
 	return int(min(sp.Rows/splitChunkRows+2, 1024))
 }
 
+// readConverted reads every split with plan's columns, converts records and
+// evaluates the partition key on `workers` goroutines, and hands the results
+// to consume in split order and row order: the same source gives the same
+// sequence. consume owns each item. It runs on the calling goroutine.
+// With sorted, each record also comes with its rows' order by the table's
+// sorting key, computed on the reading goroutines.
 func (s *session) readConverted(parent context.Context, plan *writer.Plan, workers int, sorted bool, progress *Progress, consume func(converted) error) error {
 	ctx, cancel := context.WithCancelCause(parent)
 	defer cancel(nil)
