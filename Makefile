@@ -6,7 +6,7 @@ BIN := bin/chload
 CHENV := bash internal/testenv/chenv.sh
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-unit test-matrix demo bench testenv-up testenv-down vet fmt clean
+.PHONY: build test test-unit fuzz test-matrix demo bench testenv-up testenv-down vet fmt clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/chload
@@ -24,6 +24,23 @@ test: build
 	$(CHENV) clean all
 	$(CHENV) start all
 	CHLOAD_E2E=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
+
+# Every fuzz target for a short budget, one at a time (a false property or a
+# crash fails the build). Targets are found by grepping `func Fuzz` in each
+# package's tests, so a new one is picked up. None needs a server
+# (CHLOAD_E2E=0 makes one that tried skip instead of fuzzing); a target that
+# cannot run without one goes in FUZZ_SKIP with the reason beside it.
+# FUZZTIME=20s make fuzz for a longer run.
+FUZZTIME ?= 10s
+FUZZ_SKIP ?=
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sed 's|^\./||' | sort -u); do \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
+	    case " $(FUZZ_SKIP) " in *" $$t "*) echo "fuzz $$dir $$t: skipped"; continue;; esac; \
+	    echo "fuzz ./$$dir $$t ($(FUZZTIME))"; \
+	    CHLOAD_E2E=0 $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -parallel 1 ./$$dir; \
+	  done; \
+	done
 
 # The whole Parquet acceptance matrix (every codec x page version x encoding;
 # `make test` runs a pairwise subset), against the single node and DuckDB.
