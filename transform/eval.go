@@ -8,6 +8,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // ResultType returns the Arrow type Eval produces for records with schema in.
@@ -18,7 +20,7 @@ func (e *Expr) ResultType(in *arrow.Schema) (arrow.DataType, error) {
 	case kindColumn:
 		idx := in.FieldIndices(e.name)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("column %s not found", quoteIdent(e.name))
+			return nil, fmt.Errorf("column %s not found", sqlquote.Ident(e.name))
 		}
 		return in.Field(idx[0]).Type, nil
 	case kindLiteral:
@@ -48,7 +50,7 @@ func (e *Expr) Eval(rec arrow.Record, mem memory.Allocator) (arrow.Array, error)
 	case kindColumn:
 		idx := rec.Schema().FieldIndices(e.name)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("evaluate %s: column not found", quoteIdent(e.name))
+			return nil, fmt.Errorf("evaluate %s: column not found", sqlquote.Ident(e.name))
 		}
 		col := rec.Column(idx[0])
 		col.Retain()
