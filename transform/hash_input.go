@@ -5,10 +5,11 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // ClickHouseTypeKey is the Arrow field metadata key that names a column's
@@ -144,9 +145,9 @@ func hashInputs(a arrow.Array, hint string) ([]hashInput, error) {
 		}
 		return []hashInput{{arr: a, chType: "Decimal", value: fixedRows(buf, w)}}, nil
 	case *array.String:
-		return []hashInput{{arr: a, chType: "String", value: func(i int) []byte { return stringBytes(a.Value(i)) }}}, nil
+		return []hashInput{{arr: a, chType: "String", value: func(i int) []byte { return arrowbuf.Bytes(a.Value(i)) }}}, nil
 	case *array.LargeString:
-		return []hashInput{{arr: a, chType: "String", value: func(i int) []byte { return stringBytes(a.Value(i)) }}}, nil
+		return []hashInput{{arr: a, chType: "String", value: func(i int) []byte { return arrowbuf.Bytes(a.Value(i)) }}}, nil
 	case *array.Binary:
 		return []hashInput{{arr: a, chType: "String", value: a.Value}}, nil
 	case *array.LargeBinary:
@@ -173,14 +174,6 @@ func podInput[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64]
 // fixedRows returns the rows of a buffer of fixed-width values.
 func fixedRows(buf []byte, w int) func(i int) []byte {
 	return func(i int) []byte { return buf[w*i : w*i+w] }
-}
-
-// stringBytes views s as bytes without copying; the result must not be modified.
-func stringBytes(s string) []byte {
-	if s == "" {
-		return nil
-	}
-	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // signExtend returns the zero-extended value v of width bytes as the signed
