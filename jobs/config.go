@@ -174,7 +174,10 @@ type Write struct {
 	// fixes it. Optional, defaults to auto.
 	Concurrency Concurrency `yaml:"concurrency"`
 	// MaxConcurrency caps concurrent inserts over all nodes. Optional,
-	// defaults to twice the number of nodes written.
+	// defaults under auto to the sum over hosts of each host's cores (the
+	// max_threads its server reports; nodes on one host share them), at
+	// most NodeConcurrency per node; with a fixed Concurrency, that number
+	// times the nodes.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// NodeConcurrency caps concurrent inserts on one node under auto.
 	// Optional, defaults to 2.
