@@ -142,7 +142,8 @@ func parsesAsName(name string) (ok bool) {
 		return false
 	}
 	q, isSelect := stmts[0].(*chparser.SelectQuery)
-	if !isSelect || !onlySelectItems(q) || len(q.SelectItems) != 1 || q.SelectItems[0].Alias != nil {
+	// A bare word leaves no room for clauses: one item, or not a name.
+	if !isSelect || len(q.SelectItems) != 1 || q.SelectItems[0].Alias != nil {
 		return false
 	}
 	id, isIdent := q.SelectItems[0].Expr.(*chparser.Ident)
@@ -213,14 +214,4 @@ func Unescape(body string, literal bool) (string, error) {
 		}
 	}
 	return b.String(), nil
-}
-
-// onlySelectItems reports whether q is SELECT with items and no clause.
-func onlySelectItems(q *chparser.SelectQuery) bool {
-	return q.With == nil && q.Top == nil && !q.HasDistinct && q.DistinctOn == nil &&
-		q.From == nil && q.ArrayJoin == nil && q.Window == nil && q.Prewhere == nil &&
-		q.Where == nil && q.GroupBy == nil && !q.WithTotal && q.Having == nil &&
-		q.OrderBy == nil && q.LimitBy == nil && q.Limit == nil && q.Settings == nil &&
-		q.Format == nil && q.UnionAll == nil && q.UnionDistinct == nil && q.Except == nil &&
-		len(q.SelectItems) > 0
 }
