@@ -25,28 +25,13 @@ test: build
 	$(CHENV) start all
 	CHLOAD_E2E=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
 
-# Every fuzz target for a short budget (FUZZTIME each), one at a time, so
-# that a false property or a crash fails the build. Targets are found by
-# grepping `func Fuzz` in each package's tests, so a new one is picked up.
-# Each package's test binary is built once and run per target (building per
-# target cost more than the fuzzing). None needs a server (CHLOAD_E2E=0
-# makes one that tried skip instead of fuzzing); a target that cannot run
-# without one goes in FUZZ_SKIP, with the reason in a comment above it.
-# FUZZTIME=30s make fuzz for a longer run.
+# Every fuzz target for FUZZTIME each, one at a time, no server needed (see
+# .ci/fuzz); about 2.5 minutes. FUZZTIME=1m make fuzz for a longer run. A
+# target that would need a server goes in FUZZ_SKIP, the reason said here.
 FUZZTIME ?= 5s
 FUZZ_SKIP ?=
 fuzz:
-	@set -e; bin=$$(mktemp -d); trap 'rm -rf "$$bin"' EXIT; cache=$$($(GO) env GOCACHE)/fuzz; \
-	for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sed 's|^\./||' | sort -u); do \
-	  pkg=$$($(GO) list ./$$dir); \
-	  $(GO) test -c -fuzz '^Fuzz' -o "$$bin/fuzz.test" ./$$dir; \
-	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go | sed 's/^func //'); do \
-	    case " $(FUZZ_SKIP) " in *" $$t "*) echo "fuzz ./$$dir $$t: skipped"; continue;; esac; \
-	    echo "fuzz ./$$dir $$t ($(FUZZTIME))"; \
-	    (cd $$dir && CHLOAD_E2E=0 "$$bin/fuzz.test" -test.run '^$$' -test.fuzz "^$$t$$" -test.fuzztime $(FUZZTIME) \
-	      -test.parallel 1 -test.fuzzcachedir "$$cache/$$pkg"); \
-	  done; \
-	done
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZ_SKIP="$(FUZZ_SKIP)" bash .ci/fuzz
 
 # The whole Parquet acceptance matrix (every codec x page version x encoding;
 # `make test` runs a pairwise subset), against the single node and DuckDB.
