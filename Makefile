@@ -6,7 +6,7 @@ BIN := bin/chload
 CHENV := bash internal/testenv/chenv.sh
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-unit test-matrix demo bench testenv-up testenv-down vet fmt clean
+.PHONY: build test test-unit fuzz test-matrix demo bench testenv-up testenv-down vet fmt clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/chload
@@ -24,6 +24,14 @@ test: build
 	$(CHENV) clean all
 	$(CHENV) start all
 	CHLOAD_E2E=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
+
+# Every fuzz target for FUZZTIME each, one at a time, no server needed (see
+# .ci/fuzz); about 2.5 minutes. FUZZTIME=1m make fuzz for a longer run. A
+# target that would need a server goes in FUZZ_SKIP, the reason said here.
+FUZZTIME ?= 5s
+FUZZ_SKIP ?=
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) FUZZ_SKIP="$(FUZZ_SKIP)" bash .ci/fuzz
 
 # The whole Parquet acceptance matrix (every codec x page version x encoding;
 # `make test` runs a pairwise subset), against the single node and DuckDB.

@@ -159,12 +159,35 @@ func TestByteSize(t *testing.T) {
 	}
 }
 
+// FuzzExpand checks Expand against its documented rules, stated as round
+// trips: text written with every literal "${" escaped as "$${" comes back
+// unchanged, and a ${X} reference placed between two such texts becomes X's
+// value with the texts around it unchanged. Arbitrary text never panics.
+//
+// The escape is a plain substitution of "$${" for "${", so a literal "$"
+// written right before a reference joins it into an escape ("$${X}" is the
+// literal "${X}"); the reference property is only stated when the text
+// before it does not end in "$".
 func FuzzExpand(f *testing.F) {
-	f.Add("a ${X} b ${Y:-d} $${Z} $ {")
-	f.Fuzz(func(t *testing.T, s string) {
-		out, err := Expand(s, map[string]string{"X": "1"}, nil)
-		if err == nil && strings.Contains(s, "${X}") && !strings.Contains(out, "1") {
-			t.Fatalf("X not expanded in %q -> %q", s, out)
+	f.Add("a ${X} b ${Y:-d} $${Z} $ {", "tail")
+	f.Add("$", "$${")
+	f.Add("$${", "${")
+	f.Add("", "")
+	f.Fuzz(func(t *testing.T, a, b string) {
+		vars := map[string]string{"X": "1"}
+		_, _ = Expand(a, vars, nil) // arbitrary text: an error is fine, a panic is not
+		escape := func(s string) string { return strings.ReplaceAll(s, "${", "$${") }
+		got, err := Expand(escape(a), vars, nil)
+		if err != nil || got != a {
+			t.Fatalf("literal text %q written as %q: got %q, %v", a, escape(a), got, err)
+		}
+		if strings.HasSuffix(a, "$") {
+			return
+		}
+		in := escape(a) + "${X}" + escape(b)
+		got, err = Expand(in, vars, nil)
+		if want := a + "1" + b; err != nil || got != want {
+			t.Fatalf("%q: got %q, %v; want %q", in, got, err, want)
 		}
 	})
 }

@@ -154,7 +154,7 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 			CurrentParts: cur.Parts, CurrentRows: cur.Rows,
 		})
 	}
-	sortPartitions(rep.Partitions, func(p DryRunPartition) string { return fmt.Sprintf("%04d/%s", p.Shard, p.Partition) })
+	sortPartitions(rep.Partitions, func(p DryRunPartition) (int, string) { return p.Shard, p.Partition })
 	if rep.EstimatedBytes > BufferBudget(job.Write.MaxBufferBytes) {
 		rep.Notes = append(rep.Notes, fmt.Sprintf("the rows (about %d bytes) exceed the share of write.max_buffer_bytes (%s) that buffers may take: partitions may be flushed early, making more, smaller batches than shown", rep.EstimatedBytes, job.Write.MaxBufferBytes))
 	}

@@ -26,7 +26,9 @@ type RunParams struct {
 	Logger *slog.Logger
 	// Progress, when set, is updated as the run goes.
 	Progress *Progress
-	// Mem allocates Arrow buffers. Optional, defaults to memory.DefaultAllocator.
+	// Mem allocates Arrow buffers. Optional, defaults to a pool over Go
+	// memory that keeps freed buffers for reuse, up to an eighth of
+	// write.max_buffer_bytes.
 	Mem memory.Allocator
 	// ClickHouse reaches the servers. Optional, defaults to the native
 	// protocol (chserver.Dialer); tests pass an in-memory one.
@@ -227,7 +229,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		rows, batches := written.get(ps.Shard, ps.Partition)
 		sum.Partitions = append(sum.Partitions, PartitionSummary{Shard: sess.target.ShardNum(ps.Shard), Partition: ps.Partition, Rows: rows, Bytes: ps.Bytes, Batches: batches})
 	}
-	sortPartitions(sum.Partitions, func(p PartitionSummary) string { return fmt.Sprintf("%04d/%s", p.Shard, p.Partition) })
+	sortPartitions(sum.Partitions, func(p PartitionSummary) (int, string) { return p.Shard, p.Partition })
 	sum.Elapsed = time.Since(start)
 	if secs := sum.Elapsed.Seconds(); secs > 0 {
 		sum.RowsPerSecond = float64(sum.RowsWritten) / secs
@@ -261,16 +263,76 @@ func BufferBudget(max ByteSize) int64 { return int64(max) / 8 * 5 }
 // process near write.max_buffer_bytes: seven eighths of it.
 func MemoryLimit(max ByteSize) int64 { return int64(max) / 8 * 7 }
 
-// sortPartitions orders partitions by their text, numbers by value, for
-// reports people read.
-func sortPartitions[T any](ps []T, name func(T) string) {
+// sortPartitions orders partitions for reports people read: by shard, then
+// by partition, integers by value ("9" before "10", "-5" before "3") and
+// other text as text.
+func sortPartitions[T any](ps []T, key func(T) (shard int, partition string)) {
 	slices.SortStableFunc(ps, func(a, b T) int {
-		x, y := name(a), name(b)
-		if len(x) != len(y) && isDigits(x) && isDigits(y) {
-			return len(x) - len(y)
+		sa, pa := key(a)
+		sb, pb := key(b)
+		if sa != sb {
+			return sign(sa - sb)
 		}
-		return strings.Compare(x, y)
+		return comparePartitions(pa, pb)
 	})
+}
+
+// comparePartitions orders two partition names: integers (any length, with
+// an optional minus sign) by value, anything else as text, and integers
+// before text. Equal values written differently ("7", "007") fall back to
+// text, so the order is total.
+func comparePartitions(x, y string) int {
+	nx, mx, okx := splitInteger(x)
+	ny, my, oky := splitInteger(y)
+	switch {
+	case okx && oky:
+		if c := compareIntegers(nx, mx, ny, my); c != 0 {
+			return c
+		}
+	case okx:
+		return -1
+	case oky:
+		return 1
+	}
+	return strings.Compare(x, y)
+}
+
+// splitInteger reads s as an integer: its sign and its digits without
+// leading zeros ("" for zero).
+func splitInteger(s string) (neg bool, mag string, ok bool) {
+	digits, neg := strings.CutPrefix(s, "-")
+	if !isDigits(digits) {
+		return false, "", false
+	}
+	mag = strings.TrimLeft(digits, "0")
+	return neg && mag != "", mag, true
+}
+
+func compareIntegers(nx bool, mx string, ny bool, my string) int {
+	if nx != ny {
+		if nx {
+			return -1
+		}
+		return 1
+	}
+	c := sign(len(mx) - len(my))
+	if c == 0 {
+		c = strings.Compare(mx, my)
+	}
+	if nx {
+		return -c
+	}
+	return c
+}
+
+func sign(d int) int {
+	switch {
+	case d < 0:
+		return -1
+	case d > 0:
+		return 1
+	}
+	return 0
 }
 
 func isDigits(s string) bool {

@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // The arithmetic functions follow ClickHouse's NumberTraits result types and
@@ -254,13 +256,13 @@ func storeInts(mem memory.Allocator, rt numType, vals []uint64, validity *memory
 	case 4:
 		return storeAs[uint32](mem, dt, vals, validity)
 	}
-	buf, out := newValues[uint64](mem, n)
+	buf, out := arrowbuf.NewValues[uint64](mem, n)
 	copy(out, vals)
 	return finish(dt, n, validity, buf)
 }
 
 func storeAs[T uint8 | uint16 | uint32](mem memory.Allocator, dt arrow.DataType, vals []uint64, validity *memory.Buffer) arrow.Array {
-	buf, out := newValues[T](mem, len(vals))
+	buf, out := arrowbuf.NewValues[T](mem, len(vals))
 	for i, v := range vals {
 		out[i] = T(v)
 	}
@@ -270,13 +272,13 @@ func storeAs[T uint8 | uint16 | uint32](mem memory.Allocator, dt arrow.DataType,
 // storeFloats stores float64 results as the float type rt.
 func storeFloats(mem memory.Allocator, rt numType, vals []float64, validity *memory.Buffer) arrow.Array {
 	if rt.width == 4 {
-		buf, out := newValues[float32](mem, len(vals))
+		buf, out := arrowbuf.NewValues[float32](mem, len(vals))
 		for i, v := range vals {
 			out[i] = float32(v)
 		}
 		return finish(arrow.PrimitiveTypes.Float32, len(vals), validity, buf)
 	}
-	buf, out := newValues[float64](mem, len(vals))
+	buf, out := arrowbuf.NewValues[float64](mem, len(vals))
 	copy(out, vals)
 	return finish(arrow.PrimitiveTypes.Float64, len(vals), validity, buf)
 }
@@ -315,13 +317,13 @@ func evalUnary(c *Expr, a arrow.Array, mem memory.Allocator, rule func(numType) 
 		for i := range x {
 			x[i] = fop(x[i])
 		}
-		return storeFloats(mem, rt, x, copyValidity(mem, a)), nil
+		return storeFloats(mem, rt, x, arrowbuf.CopyValidity(mem, a)), nil
 	}
 	x := intValues(a)
 	for i := range x {
 		x[i] = iop(x[i], t.signed)
 	}
-	return storeInts(mem, rt, x, copyValidity(mem, a)), nil
+	return storeInts(mem, rt, x, arrowbuf.CopyValidity(mem, a)), nil
 }
 
 // evalModulo computes a % b like ClickHouse's ModuloImpl: in the common type

@@ -5,6 +5,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // maxDate is the last day number a ClickHouse Date (UInt16) holds: 2149-06-06.
@@ -86,9 +88,9 @@ func mapDays[T uint32 | int32](a arrow.Array, mem memory.Allocator, dt arrow.Dat
 		return nil, err
 	}
 	n := a.Len()
-	buf, out := newValues[T](mem, n)
+	buf, out := arrowbuf.NewValues[T](mem, n)
 	for i, d := range days {
 		out[i] = f(d)
 	}
-	return finish(dt, n, copyValidity(mem, a), buf), nil
+	return finish(dt, n, arrowbuf.CopyValidity(mem, a), buf), nil
 }

@@ -2,12 +2,14 @@ package transform
 
 import (
 	"fmt"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/chload/chload/internal/arrowbuf"
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // ResultType returns the Arrow type Eval produces for records with schema in.
@@ -18,7 +20,7 @@ func (e *Expr) ResultType(in *arrow.Schema) (arrow.DataType, error) {
 	case kindColumn:
 		idx := in.FieldIndices(e.name)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("column %s not found", quoteIdent(e.name))
+			return nil, fmt.Errorf("column %s not found", sqlquote.Ident(e.name))
 		}
 		return in.Field(idx[0]).Type, nil
 	case kindLiteral:
@@ -48,7 +50,7 @@ func (e *Expr) Eval(rec arrow.Record, mem memory.Allocator) (arrow.Array, error)
 	case kindColumn:
 		idx := rec.Schema().FieldIndices(e.name)
 		if len(idx) == 0 {
-			return nil, fmt.Errorf("evaluate %s: column not found", quoteIdent(e.name))
+			return nil, fmt.Errorf("evaluate %s: column not found", sqlquote.Ident(e.name))
 		}
 		col := rec.Column(idx[0])
 		col.Retain()
@@ -186,37 +188,11 @@ func (l literal) broadcast(n int, mem memory.Allocator) arrow.Array {
 }
 
 func fill[T any](mem memory.Allocator, dt arrow.DataType, n int, v T) arrow.Array {
-	buf, vals := newValues[T](mem, n)
+	buf, vals := arrowbuf.NewValues[T](mem, n)
 	for i := range vals {
 		vals[i] = v
 	}
 	return finish(dt, n, nil, buf)
-}
-
-// newValues allocates a value buffer of n elements of T from mem.
-func newValues[T any](mem memory.Allocator, n int) (*memory.Buffer, []T) {
-	var zero T
-	size := int(unsafe.Sizeof(zero))
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(n * size)
-	if n == 0 {
-		return buf, nil
-	}
-	b := buf.Bytes()
-	return buf, unsafe.Slice((*T)(unsafe.Pointer(&b[0])), n)
-}
-
-// copyValidity returns a copy of src's validity bitmap starting at bit 0,
-// or nil when src has no nulls.
-func copyValidity(mem memory.Allocator, src arrow.Array) *memory.Buffer {
-	if src.NullN() == 0 {
-		return nil
-	}
-	n := src.Len()
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(int(bitutil.BytesForBits(int64(n))))
-	bitutil.CopyBitmap(src.NullBitmapBytes(), src.Data().Offset(), n, buf.Bytes(), 0)
-	return buf
 }
 
 // finish wraps a validity bitmap (may be nil) and a value buffer into an

@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"strings"
 
-	chparser "github.com/AfterShip/clickhouse-sql-parser/parser"
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // exprKind tells what an Expr node is.
@@ -104,7 +104,7 @@ func (e *Expr) String() string {
 func (e *Expr) write(b *strings.Builder) {
 	switch e.kind {
 	case kindColumn:
-		b.WriteString(quoteIdent(e.name))
+		b.WriteString(sqlquote.Ident(e.name))
 	case kindLiteral:
 		e.lit.write(b)
 	case kindCall:
@@ -134,72 +134,6 @@ func (l literal) write(b *strings.Builder) {
 		}
 		b.WriteString(formatFloat(l.f, 64))
 	case litString:
-		writeQuoted(b, l.s)
+		b.WriteString(sqlquote.String(l.s))
 	}
-}
-
-// quoteIdent returns name as it may appear in ClickHouse text: bare when it
-// is a plain identifier, else in backquotes with backslash escapes. The
-// parser ends a quoted identifier at the first closing quote whatever
-// precedes it, so a name holding a backquote is written in double quotes.
-func quoteIdent(name string) string {
-	if isBareIdent(name) && parsesAsColumn(name) {
-		return name
-	}
-	q := byte('`')
-	if strings.IndexByte(name, '`') >= 0 {
-		q = '"'
-	}
-	var b strings.Builder
-	b.WriteByte(q)
-	for i := 0; i < len(name); i++ {
-		c := name[i]
-		switch c {
-		case '\\':
-			b.WriteString(`\\`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte(q)
-	return b.String()
-}
-
-func isBareIdent(s string) bool {
-	if s == "" {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
-		case c >= '0' && c <= '9' && i > 0:
-		default:
-			return false
-		}
-	}
-	return true
-}
-
-// parsesAsColumn reports whether the bare word name reads back as a column
-// reference, which is not so for keywords such as FROM or NULL.
-func parsesAsColumn(name string) bool {
-	stmts, err := safeParse("SELECT " + name)
-	if err != nil || len(stmts) != 1 {
-		return false
-	}
-	q, ok := stmts[0].(*chparser.SelectQuery)
-	if !ok || !onlySelectItems(q) || len(q.SelectItems) != 1 || q.SelectItems[0].Alias != nil {
-		return false
-	}
-	id, ok := q.SelectItems[0].Expr.(*chparser.Ident)
-	return ok && id.Name == name && id.QuoteType == chparser.Unquoted
 }

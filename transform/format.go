@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
+
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // FormatValue returns row i of a as a ClickHouse literal: numbers in decimal
@@ -78,7 +80,7 @@ func writeValue(b *strings.Builder, a arrow.Array, i int, quoted bool) {
 	}
 	quote := func(s string) {
 		if quoted {
-			writeQuoted(b, s)
+			b.WriteString(sqlquote.String(s))
 		} else {
 			b.WriteString(s)
 		}
@@ -132,34 +134,6 @@ func writeValue(b *strings.Builder, a arrow.Array, i int, quoted bool) {
 	default:
 		quote(a.ValueStr(i))
 	}
-}
-
-// writeQuoted writes s in single quotes with ClickHouse's escapes.
-func writeQuoted(b *strings.Builder, s string) {
-	b.WriteByte('\'')
-	for k := 0; k < len(s); k++ {
-		switch c := s[k]; c {
-		case '\'':
-			b.WriteString(`\'`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
 }
 
 // formatDate returns day number d as YYYY-MM-DD.

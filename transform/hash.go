@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/cespare/xxhash/v2"
 	"github.com/go-faster/city"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // hashAlgo is one of ClickHouse's 64-bit hash functions of any arguments
@@ -133,7 +135,7 @@ func evalAnyHash(algo *hashAlgo, in []arrow.Array, hints []string, mem memory.Al
 		}
 		inputs = append(inputs, got...)
 	}
-	buf, out := newValues[uint64](mem, n)
+	buf, out := arrowbuf.NewValues[uint64](mem, n)
 	if len(inputs) == 0 {
 		// An empty tuple: ClickHouse's fixed filler value.
 		for i := range out {
@@ -187,7 +189,7 @@ func evalJavaHash(_ *Expr, in []arrow.Array, hints []string, mem memory.Allocato
 		return nil, fmt.Errorf("javaHash of unsigned type %s is not supported by ClickHouse", x.Type)
 	}
 	n := in[0].Len()
-	buf, out := newValues[int32](mem, n)
+	buf, out := arrowbuf.NewValues[int32](mem, n)
 	var le [8]byte
 	for i := 0; i < n; i++ {
 		switch {
@@ -202,7 +204,7 @@ func evalJavaHash(_ *Expr, in []arrow.Array, hints []string, mem memory.Allocato
 			out[i] = javaHashBytes(x.Value(i))
 		}
 	}
-	return finish(arrow.PrimitiveTypes.Int32, n, copyValidity(mem, in[0]), buf), nil
+	return finish(arrow.PrimitiveTypes.Int32, n, arrowbuf.CopyValidity(mem, in[0]), buf), nil
 }
 
 // javaHashBytes is Java's String.hashCode over b taken as signed bytes.
@@ -226,14 +228,14 @@ func evalIntHash[T uint32 | uint64](a arrow.Array, mem memory.Allocator, dt arro
 		return nil, fmt.Errorf("type %s is not an integer", x.Type)
 	}
 	n := a.Len()
-	buf, out := newValues[T](mem, n)
+	buf, out := arrowbuf.NewValues[T](mem, n)
 	for i, v := range x.Raw {
 		if x.Signed {
 			v = signExtend(v, x.Width)
 		}
 		out[i] = f(v)
 	}
-	return finish(dt, n, copyValidity(mem, a), buf), nil
+	return finish(dt, n, arrowbuf.CopyValidity(mem, a), buf), nil
 }
 
 // unionValidity returns a bitmap valid where every array in arrs is valid,
@@ -245,7 +247,7 @@ func unionValidity(mem memory.Allocator, arrs []arrow.Array) *memory.Buffer {
 			continue
 		}
 		if out == nil {
-			out = copyValidity(mem, a)
+			out = arrowbuf.CopyValidity(mem, a)
 			continue
 		}
 		n := a.Len()

@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/chload/chload/internal/arrowbuf"
 	"github.com/chload/chload/transform/hashinput"
 )
 
@@ -126,9 +126,9 @@ func hashInputs(a arrow.Array, hint string) ([]hashInput, error) {
 		}
 		return []hashInput{{Arr: a, Type: "Decimal", Value: hashinput.FixedRows(buf, w)}}, nil
 	case *array.String:
-		return []hashInput{{Arr: a, Type: "String", Value: func(i int) []byte { return stringBytes(a.Value(i)) }}}, nil
+		return []hashInput{{Arr: a, Type: "String", Value: func(i int) []byte { return arrowbuf.Bytes(a.Value(i)) }}}, nil
 	case *array.LargeString:
-		return []hashInput{{Arr: a, Type: "String", Value: func(i int) []byte { return stringBytes(a.Value(i)) }}}, nil
+		return []hashInput{{Arr: a, Type: "String", Value: func(i int) []byte { return arrowbuf.Bytes(a.Value(i)) }}}, nil
 	case *array.Binary:
 		return []hashInput{{Arr: a, Type: "String", Value: a.Value}}, nil
 	case *array.LargeBinary:
@@ -137,14 +137,6 @@ func hashInputs(a arrow.Array, hint string) ([]hashInput, error) {
 		return []hashInput{{Arr: a, Type: "FixedString", Value: a.Value}}, nil
 	}
 	return nil, fmt.Errorf("type %s cannot be hashed", a.DataType())
-}
-
-// stringBytes views s as bytes without copying; the result must not be modified.
-func stringBytes(s string) []byte {
-	if s == "" {
-		return nil
-	}
-	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
 // signExtend returns the zero-extended value v of width bytes as the signed

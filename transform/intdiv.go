@@ -7,6 +7,8 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // checkIntDiv accepts intDiv(x, N) where N is a non-zero integer literal.
@@ -159,11 +161,11 @@ func evalIntDiv(c *Expr, in []arrow.Array, mem memory.Allocator) (arrow.Array, e
 }
 
 func divUnsigned[T uint8 | uint16 | uint32 | uint64](mem memory.Allocator, rt arrow.DataType, x arrow.Array, vals []T, n uint64) (arrow.Array, error) {
-	buf, out := newValues[T](mem, len(vals))
+	buf, out := arrowbuf.NewValues[T](mem, len(vals))
 	for i, v := range vals {
 		out[i] = T(uint64(v) / n)
 	}
-	return finish(rt, len(vals), copyValidity(mem, x), buf), nil
+	return finish(rt, len(vals), arrowbuf.CopyValidity(mem, x), buf), nil
 }
 
 // divSigned divides the values of x, taken as the signed type S of their
@@ -177,10 +179,10 @@ func divSigned[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32 | uint64
 			}
 		}
 	}
-	buf, out := newValues[S](mem, len(vals))
+	buf, out := arrowbuf.NewValues[S](mem, len(vals))
 	for i, v := range vals {
 		// Go defines MinInt64 / -1 (it wraps), so null rows cannot trap.
 		out[i] = S(int64(S(v)) / b)
 	}
-	return finish(rt, len(vals), copyValidity(mem, x), buf), nil
+	return finish(rt, len(vals), arrowbuf.CopyValidity(mem, x), buf), nil
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	chparser "github.com/AfterShip/clickhouse-sql-parser/parser"
+
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // maxDepth bounds the nesting of parsed expressions so that hostile input
@@ -143,7 +145,7 @@ func convert(n chparser.Expr, depth int) (*Expr, error) {
 		}
 		return &Expr{kind: kindLiteral, lit: lit}, nil
 	case *chparser.StringLiteral:
-		v, err := unescapeString(n.Literal, true)
+		v, err := sqlquote.Unescape(n.Literal, true)
 		if err != nil {
 			return nil, err
 		}
@@ -252,7 +254,7 @@ func identName(id *chparser.Ident) (string, error) {
 		}
 		return id.Name, nil
 	}
-	name, err := unescapeString(id.Name, false)
+	name, err := sqlquote.Unescape(id.Name, false)
 	if err != nil {
 		return "", fmt.Errorf("identifier %q: %w", id.Name, err)
 	}
@@ -260,7 +262,7 @@ func identName(id *chparser.Ident) (string, error) {
 		return "", errors.New("empty quoted identifier")
 	}
 	if strings.IndexByte(name, '`') >= 0 && strings.IndexByte(name, '"') >= 0 {
-		// Such a name cannot be written back: see quoteIdent.
+		// Such a name cannot be written back: see sqlquote.QuoteIdent.
 		return "", fmt.Errorf("identifier %q holds both a backquote and a double quote", name)
 	}
 	return name, nil
@@ -295,68 +297,6 @@ func numberLiteral(text string, neg bool) (literal, error) {
 		f = -f
 	}
 	return literal{kind: litFloat, f: f}, nil
-}
-
-// unescapeString resolves the escapes of a ClickHouse quoted string or
-// identifier body: backslash escapes, and in a string literal (literal set)
-// doubled single quotes. The parser ends a quoted identifier at its first
-// closing quote, so an identifier body has no doubled quotes to resolve.
-func unescapeString(s string, literal bool) (string, error) {
-	if !strings.ContainsAny(s, `\'`) {
-		return s, nil
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if literal && c == '\'' && i+1 < len(s) && s[i+1] == '\'' {
-			b.WriteByte('\'')
-			i++
-			continue
-		}
-		if c != '\\' {
-			b.WriteByte(c)
-			continue
-		}
-		i++
-		if i >= len(s) {
-			return "", errors.New("dangling backslash")
-		}
-		switch e := s[i]; e {
-		case 'n':
-			b.WriteByte('\n')
-		case 't':
-			b.WriteByte('\t')
-		case 'r':
-			b.WriteByte('\r')
-		case 'b':
-			b.WriteByte('\b')
-		case 'f':
-			b.WriteByte('\f')
-		case 'a':
-			b.WriteByte('\a')
-		case 'v':
-			b.WriteByte('\v')
-		case 'e':
-			b.WriteByte(0x1b)
-		case '0':
-			b.WriteByte(0)
-		case 'x', 'X':
-			if i+2 >= len(s) {
-				return "", errors.New("short \\x escape")
-			}
-			v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-			if err != nil {
-				return "", fmt.Errorf("bad \\x escape %q", s[i-1:i+3])
-			}
-			b.WriteByte(byte(v))
-			i += 2
-		default:
-			// ClickHouse keeps the escaped character itself: \\ \' \" \`
-			// and any other.
-			b.WriteByte(e)
-		}
-	}
-	return b.String(), nil
 }
 
 // hasSemicolon reports whether s has a ';' outside quotes. The parser drops

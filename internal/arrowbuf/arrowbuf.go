@@ -1,7 +1,8 @@
-// Package arrowbuf holds the byte-level helpers that the Parquet source and
-// the writer share for filling Arrow buffers fast: buffers handed out
-// without clearing, for code that overwrites every byte, and a copy of
-// short values that spares a memmove call per value.
+// Package arrowbuf holds the byte-level Arrow helpers that the Parquet
+// source, transform and the writer share: buffers handed out without
+// clearing, for code that overwrites every byte; a copy of short values
+// that spares a memmove call per value; typed views of new value buffers;
+// validity bitmap copies; and zero-copy views between strings and bytes.
 package arrowbuf
 
 import "github.com/apache/arrow-go/v18/arrow/memory"
