@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/chload/chload/internal/chsql"
 	"github.com/chload/chload/transform"
 )
 
@@ -84,7 +85,7 @@ func resolveDestination(ctx context.Context, n Node, p DestinationParams) (*Dest
 	d := &Destination{Table: table}
 	cluster, shardingKey := p.Cluster, p.ShardingKey
 	if table.Engine == "Distributed" {
-		e, err := ParseDistributed(table.EngineFull)
+		e, err := chsql.ParseDistributed(table.EngineFull)
 		if err != nil {
 			return nil, &TargetError{Table: p.Database + "." + p.Table, Problem: err.Error()}
 		}

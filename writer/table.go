@@ -3,6 +3,7 @@ package writer
 import (
 	"fmt"
 
+	"github.com/chload/chload/internal/sqlquote"
 	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer/chcol"
 )
@@ -51,7 +52,9 @@ func (t *Table) Column(name string) (Column, bool) {
 }
 
 // QualifiedName is database.table, quoted for SQL.
-func (t *Table) QualifiedName() string { return QuoteIdent(t.Database) + "." + QuoteIdent(t.Name) }
+func (t *Table) QualifiedName() string {
+	return sqlquote.Backquote(t.Database) + "." + sqlquote.Backquote(t.Name)
+}
 
 // TableDesc is a table as the server's system tables describe it, before
 // chload parses its types and keys.
@@ -90,18 +93,4 @@ func NewTable(d TableDesc) (*Table, error) {
 		return nil, &TargetError{Table: name, Problem: fmt.Sprintf("sorting key %q: %v", t.SortingKey, err), Fix: "this sorting key is not supported yet"}
 	}
 	return t, nil
-}
-
-// QuoteIdent quotes a name for SQL as ClickHouse reads it: in backquotes,
-// with backquotes and backslashes escaped.
-func QuoteIdent(s string) string {
-	out := make([]byte, 0, len(s)+2)
-	out = append(out, '`')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '`' || s[i] == '\\' {
-			out = append(out, '\\')
-		}
-		out = append(out, s[i])
-	}
-	return string(append(out, '`'))
 }

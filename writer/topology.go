@@ -1,10 +1,5 @@
 package writer
 
-import (
-	"fmt"
-	"strings"
-)
-
 // Replica is one node of a shard, as system.clusters lists it.
 type Replica struct {
 	// Addr is "host:port" of the node's native protocol.
@@ -66,63 +61,3 @@ func NewTopology(cluster string, shards []Shard) (*Topology, error) {
 // as ClickHouse does: slot = key % total weight, and each shard owns as many
 // consecutive slots as its weight, in shard_num order.
 func (t *Topology) ShardOf(key uint64) int { return t.slots[key%t.TotalWeight] }
-
-// DistributedEngine is a parsed Distributed(cluster, database, table[,
-// sharding_key[, policy]]) engine.
-type DistributedEngine struct {
-	Cluster, Database, Table, ShardingKey string
-}
-
-// ParseDistributed parses a Distributed table's engine_full.
-func ParseDistributed(engineFull string) (DistributedEngine, error) {
-	s := strings.TrimSpace(engineFull)
-	open := strings.IndexByte(s, '(')
-	if open < 0 || !strings.HasPrefix(s, "Distributed") || !strings.HasSuffix(s, ")") {
-		return DistributedEngine{}, fmt.Errorf("engine %q is not Distributed(cluster, database, table[, sharding_key])", engineFull)
-	}
-	args := splitArgs(s[open+1 : len(s)-1])
-	if len(args) < 3 {
-		return DistributedEngine{}, fmt.Errorf("engine %q: expected at least cluster, database and table", engineFull)
-	}
-	e := DistributedEngine{Cluster: unquote(args[0]), Database: unquote(args[1]), Table: unquote(args[2])}
-	if len(args) >= 4 {
-		e.ShardingKey = strings.TrimSpace(args[3])
-	}
-	return e, nil
-}
-
-// splitArgs splits on commas outside parentheses and quotes.
-func splitArgs(s string) []string {
-	var out []string
-	depth, start := 0, 0
-	var quote byte
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case quote != 0:
-			if c == '\\' {
-				i++
-			} else if c == quote {
-				quote = 0
-			}
-		case c == '\'' || c == '"' || c == '`':
-			quote = c
-		case c == '(' || c == '[':
-			depth++
-		case c == ')' || c == ']':
-			depth--
-		case c == ',' && depth == 0:
-			out = append(out, strings.TrimSpace(s[start:i]))
-			start = i + 1
-		}
-	}
-	return append(out, strings.TrimSpace(s[start:]))
-}
-
-func unquote(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) >= 2 && (s[0] == '\'' || s[0] == '"' || s[0] == '`') && s[len(s)-1] == s[0] {
-		return strings.NewReplacer(`\'`, `'`, `\\`, `\`, "\\`", "`", `\"`, `"`).Replace(s[1 : len(s)-1])
-	}
-	return s
-}

@@ -6,29 +6,6 @@ import (
 	"github.com/chload/chload/transform"
 )
 
-func TestParseDistributed(t *testing.T) {
-	cases := []struct {
-		in   string
-		want DistributedEngine
-	}{
-		{"Distributed(test_cluster, default, events_local, cityHash64(k))", DistributedEngine{"test_cluster", "default", "events_local", "cityHash64(k)"}},
-		{"Distributed('c', 'db', 't', sipHash64(a, concat(b, ',')), 'policy')", DistributedEngine{"c", "db", "t", "sipHash64(a, concat(b, ','))"}},
-		{"Distributed(c, db, t)", DistributedEngine{"c", "db", "t", ""}},
-		{"Distributed(`c`, `d b`, t, rand())", DistributedEngine{"c", "d b", "t", "rand()"}},
-	}
-	for _, c := range cases {
-		got, err := ParseDistributed(c.in)
-		if err != nil || got != c.want {
-			t.Errorf("%s: got %+v, %v; want %+v", c.in, got, err, c.want)
-		}
-	}
-	for _, bad := range []string{"MergeTree", "Distributed(c, db)", "Distributed c"} {
-		if _, err := ParseDistributed(bad); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
-	}
-}
-
 func TestShardOfFollowsWeights(t *testing.T) {
 	topo := &Topology{Shards: []Shard{{Num: 1, Weight: 1}, {Num: 2, Weight: 3}}, TotalWeight: 4, slots: []int{0, 1, 1, 1}}
 	for key, want := range map[uint64]int{0: 0, 1: 1, 2: 1, 3: 1, 4: 0, 5: 1, 1<<63 + 4: 0} {

@@ -100,25 +100,6 @@ func nameArg(arg chparser.Expr) (string, error) {
 	return "", fmt.Errorf("%s is not a name", arg.String())
 }
 
-// IsRand reports whether a sharding key is a call of rand (any case), with
-// no argument or one: ClickHouse draws a random number per row for it, so
-// chload spreads such rows itself.
-func IsRand(key string) bool {
-	stmts, err := parse("SELECT " + key)
-	if err != nil || len(stmts) != 1 {
-		return false
-	}
-	q, ok := stmts[0].(*chparser.SelectQuery)
-	if !ok || len(q.SelectItems) != 1 || q.SelectItems[0].Alias != nil || q.From != nil || q.Where != nil {
-		return false
-	}
-	f, ok := q.SelectItems[0].Expr.(*chparser.FunctionExpr)
-	if !ok || !strings.EqualFold(f.Name.Name, "rand") || f.Name.QuoteType != chparser.Unquoted {
-		return false
-	}
-	return f.Params == nil || f.Params.Items == nil || len(f.Params.Items.Items) <= 1
-}
-
 // parse runs the SQL parser, turning a panic on malformed input into an
 // error.
 func parse(sql string) (stmts []chparser.Expr, err error) {

@@ -44,19 +44,6 @@ func TestParseDistributed(t *testing.T) {
 	}
 }
 
-func TestIsRand(t *testing.T) {
-	// the cases of writer/topology_test.go, then tricky ones
-	for in, want := range map[string]bool{
-		"rand()": true, " rand( ) ": true, "rand(1)": true, "rand64()": false, "intHash64(rand())": false, "cityHash64(k)": false,
-		"RAND()": true, "/* spread */ rand()": true, "rand() -- evenly": true, "rand(1, 2)": false, "rand() + 1": false,
-		"'rand()'": false, "`rand`": false, "rand": false, "rand() FROM t": false, "": false, "rand(": false,
-	} {
-		if IsRand(in) != want {
-			t.Errorf("IsRand(%q) = %v", in, !want)
-		}
-	}
-}
-
 // FuzzParseDistributed: names written the way a server may write them
 // (bare or quoted) and a sharding key read back as themselves.
 func FuzzParseDistributed(f *testing.F) {

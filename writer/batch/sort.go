@@ -7,12 +7,12 @@ import (
 	"math/bits"
 	"slices"
 	"strings"
-	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/chload/chload/internal/arrowbuf"
 	"github.com/chload/chload/transform"
 )
 
@@ -447,9 +447,9 @@ func stringGetter(a arrow.Array) func(int) string {
 	case *array.String:
 		return v.Value
 	case *array.Binary:
-		return func(i int) string { return bytesView(v.Value(i)) }
+		return func(i int) string { return arrowbuf.String(v.Value(i)) }
 	case *array.FixedSizeBinary:
-		return func(i int) string { return bytesView(v.Value(i)) }
+		return func(i int) string { return arrowbuf.String(v.Value(i)) }
 	case *array.Decimal128:
 		return func(i int) string {
 			x := v.Value(i)
@@ -460,13 +460,6 @@ func stringGetter(a arrow.Array) func(int) string {
 		}
 	}
 	return func(int) string { return "" }
-}
-
-func bytesView(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(&b[0], len(b))
 }
 
 // compareDecimalBytes compares two big-endian two's-complement 128-bit

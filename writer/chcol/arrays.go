@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // Array(T): canonical arrow List(T) with nullable elements; Native: UInt64
@@ -111,7 +112,7 @@ func listKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 // position in the child array where row 0 starts.
 func rebasedOffsets(list array.ListLike, mem memory.Allocator) (*memory.Buffer, int64, error) {
 	n := list.Len()
-	buf, out := newFixed[int32](mem, n+1)
+	buf, out := arrowbuf.NewValues[int32](mem, n+1)
 	if n == 0 {
 		return buf, 0, nil
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/compute"
 	"github.com/apache/arrow-go/v18/arrow/compute/exec"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // Converter turns source arrays of one Arrow type into the canonical Arrow
@@ -207,23 +208,12 @@ func fixedValues[T any](a arrow.Array) []T {
 	return all[d.Offset() : d.Offset()+d.Len()]
 }
 
-// newFixed allocates a buffer of n values of T and views it as a slice.
-func newFixed[T any](mem memory.Allocator, n int) (*memory.Buffer, []T) {
-	size := int(unsafe.Sizeof(*new(T)))
-	buf := memory.NewResizableBuffer(mem)
-	buf.Resize(n * size)
-	if n == 0 {
-		return buf, nil
-	}
-	return buf, unsafe.Slice((*T)(unsafe.Pointer(&buf.Bytes()[0])), n)
-}
-
 // mapFixed builds an array of fixed-width values of type dst from src row by row:
 // conv converts row i and reports false when it cannot, and then bad describes the
 // refusal. Null rows stay null (Convert has refused them for non-Nullable columns).
 func mapFixed[T any](dst arrow.DataType, src arrow.Array, mem memory.Allocator, conv func(i int) (T, bool), bad func(i int) *ValueError) (arrow.Array, error) {
 	n := src.Len()
-	buf, out := newFixed[T](mem, n)
+	buf, out := arrowbuf.NewValues[T](mem, n)
 	defer buf.Release()
 	var zero T
 	if src.NullN() == 0 {

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/sqlquote"
 	"github.com/chload/chload/transform/hashinput"
 )
 
@@ -82,7 +83,7 @@ func init() {
 		},
 		params: func(t *Type, b *strings.Builder) {
 			if t.TimeZone != "" {
-				fmt.Fprintf(b, "(%s)", quoteLiteral(t.TimeZone))
+				fmt.Fprintf(b, "(%s)", sqlquote.String(t.TimeZone))
 			}
 		},
 		arrow: func(t *Type, serverTZ string) (arrow.DataType, error) {
@@ -123,7 +124,7 @@ func init() {
 		params: func(t *Type, b *strings.Builder) {
 			fmt.Fprintf(b, "(%d", t.Precision)
 			if t.TimeZone != "" {
-				fmt.Fprintf(b, ", %s", quoteLiteral(t.TimeZone))
+				fmt.Fprintf(b, ", %s", sqlquote.String(t.TimeZone))
 			}
 			b.WriteByte(')')
 		},

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/arrowbuf"
 	"github.com/shopspring/decimal"
 )
 
@@ -264,7 +265,7 @@ func decimalKernel(c *Converter) (kernelFunc, error) {
 			value := floatGetter(src)
 			toText := func(i int) string {
 				text = strconv.AppendFloat(text[:0], value(i), 'g', -1, bits)
-				return bytesString(text)
+				return arrowbuf.String(text)
 			}
 			return mapFixed(dst, src, mem, func(i int) (decimal128.Num, bool) {
 				f := value(i)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // Enum8 and Enum16 (and Enum, which the server resolves to one of them):
@@ -22,7 +23,7 @@ func init() {
 				if i > 0 {
 					b.WriteString(", ")
 				}
-				fmt.Fprintf(b, "%s = %d", quoteLiteral(v.Name), v.Code)
+				fmt.Fprintf(b, "%s = %d", sqlquote.String(v.Name), v.Code)
 			}
 			b.WriteByte(')')
 		},

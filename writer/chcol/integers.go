@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/decimal128"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // Int8..Int64 and UInt8..UInt64: canonical arrow integers of the same width
@@ -127,20 +128,11 @@ func stringGetter(a arrow.Array) func(i int) string {
 	case *array.LargeString:
 		return a.Value
 	case *array.Binary:
-		return func(i int) string { return bytesString(a.Value(i)) }
+		return func(i int) string { return arrowbuf.String(a.Value(i)) }
 	case *array.LargeBinary:
-		return func(i int) string { return bytesString(a.Value(i)) }
+		return func(i int) string { return arrowbuf.String(a.Value(i)) }
 	}
 	return nil
-}
-
-// bytesString views b as a string without copying; b must not change while the
-// string is used.
-func bytesString(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	return unsafe.String(unsafe.SliceData(b), len(b))
 }
 
 // isStringLike reports whether arrays of t are read through stringGetter.

@@ -59,7 +59,7 @@ func init() {
 		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, valid []bool) (any, error) {
 			return builtSlice(t, chunks, perm, valid, func(a arrow.Array) func(int) string {
 				f := a.(*array.FixedSizeBinary)
-				return func(i int) string { return bytesString(f.Value(i)) }
+				return func(i int) string { return arrowbuf.String(f.Value(i)) }
 			}), nil
 		},
 	})
@@ -97,7 +97,7 @@ func narrowStrings(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 	if total > math.MaxInt32 {
 		return nil, fmt.Errorf("convert %s array to String: %d bytes of text in one array exceed the 2 GiB limit of String arrays; read smaller batches", src.DataType(), total)
 	}
-	offBuf, offsets := newFixed[int32](mem, n+1)
+	offBuf, offsets := arrowbuf.NewValues[int32](mem, n+1)
 	defer offBuf.Release()
 	dataBuf := memory.NewResizableBuffer(mem)
 	defer dataBuf.Release()
@@ -146,7 +146,7 @@ func mapBytes(dst arrow.DataType, width int, src arrow.Array, mem memory.Allocat
 // fixed-size binary array, or nil for other arrays.
 func bytesGetter(a arrow.Array) func(i int) string {
 	if f, ok := a.(*array.FixedSizeBinary); ok {
-		return func(i int) string { return bytesString(f.Value(i)) }
+		return func(i int) string { return arrowbuf.String(f.Value(i)) }
 	}
 	return stringGetter(a)
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/bitutil"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // Tuple(T1, T2, ...), named or not: canonical arrow Struct of the elements'
@@ -31,7 +32,7 @@ func init() {
 					b.WriteString(", ")
 				}
 				if t.Names != nil {
-					b.WriteString(backquoteIfNeeded(t.Names[i]))
+					b.WriteString(sqlquote.BackquoteIfNeeded(t.Names[i]))
 					b.WriteByte(' ')
 				}
 				e.write(b)
@@ -404,26 +405,28 @@ func (p *typeParser) elementName() (string, error) {
 // backquoted reads a backquoted identifier with backslash escapes (a doubled
 // backquote also stands for one).
 func (p *typeParser) backquoted() (string, error) {
-	p.pos++ // the opening backquote
-	var b strings.Builder
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		switch {
-		case c == '\\' && p.pos+1 < len(p.s):
-			b.WriteByte(p.s[p.pos+1])
-			p.pos += 2
-		case c == '`' && p.pos+1 < len(p.s) && p.s[p.pos+1] == '`':
-			b.WriteByte('`')
-			p.pos += 2
+	start := p.pos + 1 // after the opening backquote
+	var body strings.Builder
+	for i := start; i < len(p.s); i++ {
+		switch c := p.s[i]; {
+		case c == '\\' && i+1 < len(p.s):
+			body.WriteString(p.s[i : i+2])
+			i++
+		case c == '`' && i+1 < len(p.s) && p.s[i+1] == '`':
+			body.WriteString("\\`") // a doubled backquote stands for one
+			i++
 		case c == '`':
-			p.pos++
-			if b.Len() == 0 {
+			p.pos = i + 1
+			if body.Len() == 0 {
 				return "", fmt.Errorf("empty tuple element name")
 			}
-			return b.String(), nil
+			name, err := sqlquote.Unescape(body.String(), false)
+			if err != nil {
+				return "", fmt.Errorf("tuple element name at offset %d: %v", start-1, err)
+			}
+			return name, nil
 		default:
-			b.WriteByte(c)
-			p.pos++
+			body.WriteByte(c)
 		}
 	}
 	return "", fmt.Errorf("unterminated name")

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/chload/chload/internal/sqlquote"
 )
 
 // Type is a parsed ClickHouse column type. Nullable and LowCardinality are flags on
@@ -133,46 +134,31 @@ func (p *typeParser) integer() (int64, error) {
 	return v, nil
 }
 
-// quoted reads a single-quoted string literal with backslash escapes.
+// quoted reads a single-quoted string literal (an Enum element's name) as
+// ClickHouse prints it: the body runs to the first quote that is neither
+// backslash-escaped nor doubled, and its escapes are resolved by
+// sqlquote.Unescape, ClickHouse's own rules.
 func (p *typeParser) quoted() (string, error) {
 	p.skipSpace()
 	if p.pos >= len(p.s) || p.s[p.pos] != '\'' {
 		return "", fmt.Errorf("expected a quoted string at offset %d", p.pos)
 	}
-	p.pos++
-	var b strings.Builder
-	for p.pos < len(p.s) {
-		c := p.s[p.pos]
-		switch c {
+	start := p.pos + 1
+	for i := start; i < len(p.s); i++ {
+		switch p.s[i] {
 		case '\\':
-			if p.pos+1 >= len(p.s) {
-				return "", fmt.Errorf("unterminated string")
-			}
-			e := p.s[p.pos+1]
-			switch e {
-			case 'n':
-				e = '\n'
-			case 't':
-				e = '\t'
-			case 'r':
-				e = '\r'
-			case '0':
-				e = 0
-			}
-			b.WriteByte(e)
-			p.pos += 2
+			i++
 		case '\'':
-			// ClickHouse also accepts a doubled quote inside a literal.
-			if p.pos+1 < len(p.s) && p.s[p.pos+1] == '\'' {
-				b.WriteByte('\'')
-				p.pos += 2
+			if i+1 < len(p.s) && p.s[i+1] == '\'' {
+				i++
 				continue
 			}
-			p.pos++
-			return b.String(), nil
-		default:
-			b.WriteByte(c)
-			p.pos++
+			p.pos = i + 1
+			v, err := sqlquote.Unescape(p.s[start:i], true)
+			if err != nil {
+				return "", fmt.Errorf("string at offset %d: %v", start-1, err)
+			}
+			return v, nil
 		}
 	}
 	return "", fmt.Errorf("unterminated string")
@@ -240,54 +226,6 @@ func (t *Type) write(b *strings.Builder) {
 	if t.LowCardinality {
 		b.WriteByte(')')
 	}
-}
-
-// backquoteIfNeeded returns a Tuple element name as ClickHouse prints it:
-// bare when it is a plain identifier, else backquoted.
-func backquoteIfNeeded(s string) string {
-	plain := s != "" && isIdentStart(s[0])
-	for i := 0; plain && i < len(s); i++ {
-		c := s[i]
-		plain = isIdentStart(c) || c >= '0' && c <= '9'
-	}
-	if plain {
-		return s
-	}
-	var b strings.Builder
-	b.WriteByte('`')
-	for i := 0; i < len(s); i++ {
-		if s[i] == '`' || s[i] == '\\' {
-			b.WriteByte('\\')
-		}
-		b.WriteByte(s[i])
-	}
-	b.WriteByte('`')
-	return b.String()
-}
-
-// quoteLiteral quotes s as a ClickHouse string literal.
-func quoteLiteral(s string) string {
-	var b strings.Builder
-	b.WriteByte('\'')
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\'', '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\t':
-			b.WriteString(`\t`)
-		case '\r':
-			b.WriteString(`\r`)
-		case 0:
-			b.WriteString(`\0`)
-		default:
-			b.WriteByte(c)
-		}
-	}
-	b.WriteByte('\'')
-	return b.String()
 }
 
 // inner returns the type without its Nullable and LowCardinality wrappers.

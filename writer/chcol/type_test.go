@@ -177,3 +177,36 @@ func FuzzParseType(f *testing.F) {
 		}
 	})
 }
+
+// TestParseTypeResolvesEscapesAsClickHouse: names in type text carry
+// ClickHouse's escapes (18.16 prints Enum8('a\bb\\c\fd' = 1)); each is
+// read as the byte it stands for and printed back the same way.
+func TestParseTypeResolvesEscapesAsClickHouse(t *testing.T) {
+	for text, want := range map[string]string{
+		`Enum8('a\bb\\c\fd' = 1)`:    "a\bb\\c\fd",
+		`Enum8('it''s\n' = 1)`:       "it's\n",
+		`Enum8('\x41\'' = 1)`:        "A'",
+		"Tuple(`a\\nb` UInt8)":       "a\nb",
+		"Tuple(`x``y` UInt8)":        "x`y",
+		"Tuple(`tab\\there` String)": "tab\there",
+	} {
+		typ, err := ParseType(text)
+		if err != nil {
+			t.Errorf("%s: %v", text, err)
+			continue
+		}
+		var got string
+		if len(typ.Elems) > 0 {
+			got = typ.Names[0]
+		} else {
+			got = typ.Enum[0].Name
+		}
+		if got != want {
+			t.Errorf("%s: name %q, want %q", text, got, want)
+		}
+		again, err := ParseType(typ.String())
+		if err != nil || again.String() != typ.String() {
+			t.Errorf("%s printed as %s, which reads back as %v (%v)", text, typ.String(), again, err)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/chload/chload/internal/arrowbuf"
 )
 
 // Nullable(T) and LowCardinality(T) are flags on T (see Type). Nullable adds
@@ -141,7 +142,7 @@ func valueKey(t *Type, chunks []arrow.Array) func(k, i uint32) string {
 				i = uint32(sc.index[k][i])
 			}
 			s, e := sc.offs[k][i], sc.offs[k][i+1]
-			return bytesString(sc.data[k][s:e])
+			return arrowbuf.String(sc.data[k][s:e])
 		}
 	}
 	width := 0
@@ -153,6 +154,6 @@ func valueKey(t *Type, chunks []arrow.Array) func(k, i uint32) string {
 		vals[k] = valueBytes(c, width)
 	}
 	return func(k, i uint32) string {
-		return bytesString(vals[k][int(i)*width : int(i+1)*width])
+		return arrowbuf.String(vals[k][int(i)*width : int(i+1)*width])
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 
+	"github.com/chload/chload/internal/sqlquote"
 	"github.com/chload/chload/writer"
 	"github.com/chload/chload/writer/batch"
 	"github.com/chload/chload/writer/chcol"
@@ -43,7 +44,7 @@ func NewInserter(conn driver.Conn, p writer.ConnParams, ins *writer.Insert, mem 
 	names := make([]string, len(ins.Columns))
 	native := len(p.Addrs) > 0 && !p.DriverInserts
 	for i, c := range ins.Columns {
-		names[i] = writer.QuoteIdent(c.Name)
+		names[i] = sqlquote.Backquote(c.Name)
 		native = native && chcol.NativeSupported(c.Type)
 	}
 	w := &Inserter{
