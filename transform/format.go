@@ -26,27 +26,6 @@ func FormatValue(a arrow.Array, i int) string {
 	return b.String()
 }
 
-// FormatTuple returns row i of a key made of the arrays arrs: "tuple()" for
-// none, FormatValue for one, and "(v1, v2, ...)" for several.
-func FormatTuple(arrs []arrow.Array, i int) string {
-	switch len(arrs) {
-	case 0:
-		return "tuple()"
-	case 1:
-		return FormatValue(arrs[0], i)
-	}
-	var b strings.Builder
-	b.WriteByte('(')
-	for k, a := range arrs {
-		if k > 0 {
-			b.WriteString(", ")
-		}
-		writeValue(&b, a, i, true)
-	}
-	b.WriteByte(')')
-	return b.String()
-}
-
 // PartitionText returns row i of a partition key made of the arrays arrs
 // byte for byte as the server shows it in system.parts.partition: "tuple()"
 // for none; one value unquoted (a string's raw bytes, 2020-02-29); several as
