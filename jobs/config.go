@@ -177,7 +177,7 @@ type Write struct {
 	// MaxConcurrency caps concurrent inserts over all nodes. Optional,
 	// defaults to the servers' cores (max_threads) per host, shared by the
 	// nodes on a host and at most node_concurrency per node; with a fixed
-	// concurrency, that number per node (writer.Target.MaxInFlight).
+	// concurrency, that number per node.
 	MaxConcurrency int `yaml:"max_concurrency"`
 	// NodeConcurrency caps concurrent inserts on one node under auto.
 	// Optional, defaults to 2.

@@ -45,49 +45,49 @@ func (appendMode) Finish(context.Context) error { return nil }
 type partitionTracker struct {
 	mode writeMode
 	mu   sync.Mutex
-	m    map[partitionKey]*partitionProgress
+	m    map[int]*partitionProgress // by batch.PartitionStats.ID
 }
 
 type partitionProgress struct {
-	complete bool
+	shard     int
+	partition string
+	complete  bool
 	batches  int // emitted, known once complete
 	written  int
 	done     bool
 }
 
 func newPartitionTracker(mode writeMode) *partitionTracker {
-	return &partitionTracker{mode: mode, m: map[partitionKey]*partitionProgress{}}
+	return &partitionTracker{mode: mode, m: map[int]*partitionProgress{}}
 }
 
-func (t *partitionTracker) get(k partitionKey) *partitionProgress {
-	p := t.m[k]
+func (t *partitionTracker) get(id, shard int, partition string) *partitionProgress {
+	p := t.m[id]
 	if p == nil {
-		p = &partitionProgress{}
-		t.m[k] = p
+		p = &partitionProgress{shard: shard, partition: partition}
+		t.m[id] = p
 	}
 	return p
 }
 
 // complete records that the batcher emitted all of a partition's batches.
 func (t *partitionTracker) complete(ctx context.Context, ps batch.PartitionStats) error {
-	k := partitionKey{ps.Shard, ps.Partition}
 	t.mu.Lock()
-	p := t.get(k)
+	p := t.get(ps.ID, ps.Shard, ps.Partition)
 	p.complete, p.batches = true, ps.Batches
 	ready := t.readyLocked(p)
 	t.mu.Unlock()
-	return t.fire(ctx, ready, k)
+	return t.fire(ctx, ready, p)
 }
 
 // written records that one of a partition's batches was written.
 func (t *partitionTracker) written(ctx context.Context, b *batch.Batch) error {
-	k := partitionKey{b.Shard, b.Partition}
 	t.mu.Lock()
-	p := t.get(k)
+	p := t.get(b.PartitionID, b.Shard, b.Partition)
 	p.written++
 	ready := t.readyLocked(p)
 	t.mu.Unlock()
-	return t.fire(ctx, ready, k)
+	return t.fire(ctx, ready, p)
 }
 
 // readyLocked reports whether p has just become whole; t.mu is held.
@@ -99,12 +99,14 @@ func (t *partitionTracker) readyLocked(p *partitionProgress) bool {
 	return true
 }
 
-func (t *partitionTracker) fire(ctx context.Context, ready bool, k partitionKey) error {
+// fire tells the mode p is written, when ready; p's shard and partition
+// never change, so they are read without the lock.
+func (t *partitionTracker) fire(ctx context.Context, ready bool, p *partitionProgress) error {
 	if !ready {
 		return nil
 	}
-	if err := t.mode.PartitionWritten(ctx, k.shard, k.partition); err != nil {
-		return fmt.Errorf("partition %s of shard index %d: %w", k.partition, k.shard, err)
+	if err := t.mode.PartitionWritten(ctx, p.shard, p.partition); err != nil {
+		return fmt.Errorf("partition %s: %w", p.partition, err)
 	}
 	return nil
 }
@@ -113,9 +115,9 @@ func (t *partitionTracker) fire(ctx context.Context, ready bool, k partitionKey)
 func (t *partitionTracker) check() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for k, p := range t.m {
+	for _, p := range t.m {
 		if !p.done {
-			return fmt.Errorf("internal error: partition %s (shard index %d) was not completed: %d of %d batches written", k.partition, k.shard, p.written, p.batches)
+			return fmt.Errorf("internal error: partition %s was not completed: %d of %d batches written", p.partition, p.written, p.batches)
 		}
 	}
 	return nil

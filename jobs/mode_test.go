@@ -40,7 +40,7 @@ func TestPartitionTrackerFiresOnceWhenWholeAndWritten(t *testing.T) {
 		name := fmt.Sprint(p)
 		// Half the partitions complete before their writes, half after.
 		if p%2 == 0 {
-			if err := tr.complete(ctx, batch.PartitionStats{Shard: p % 2, Partition: name, Batches: batches}); err != nil {
+			if err := tr.complete(ctx, batch.PartitionStats{ID: p, Shard: p % 2, Partition: name, Batches: batches}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -48,7 +48,7 @@ func TestPartitionTrackerFiresOnceWhenWholeAndWritten(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if err := tr.written(ctx, &batch.Batch{Shard: p % 2, Partition: name, Seq: i}); err != nil {
+				if err := tr.written(ctx, &batch.Batch{PartitionID: p, Shard: p % 2, Partition: name, Seq: i}); err != nil {
 					t.Error(err)
 				}
 			}()
@@ -65,7 +65,7 @@ func TestPartitionTrackerFiresOnceWhenWholeAndWritten(t *testing.T) {
 		t.Fatal("check passed with partitions not complete")
 	}
 	for p := 1; p < parts; p += 2 {
-		if err := tr.complete(ctx, batch.PartitionStats{Shard: p % 2, Partition: fmt.Sprint(p), Batches: batches}); err != nil {
+		if err := tr.complete(ctx, batch.PartitionStats{ID: p, Shard: p % 2, Partition: fmt.Sprint(p), Batches: batches}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -78,8 +78,8 @@ func TestPartitionTrackerFiresOnceWhenWholeAndWritten(t *testing.T) {
 		}
 	}
 	// A partition complete with batches still unwritten is not reported.
-	tr.complete(ctx, batch.PartitionStats{Partition: "late", Batches: 2})
-	tr.written(ctx, &batch.Batch{Partition: "late"})
+	tr.complete(ctx, batch.PartitionStats{ID: 99, Partition: "late", Batches: 2})
+	tr.written(ctx, &batch.Batch{PartitionID: 99, Partition: "late"})
 	if m.written["0/late"] != 0 || tr.check() == nil {
 		t.Fatal("a partition was reported written with one of its two batches unwritten")
 	}

@@ -70,7 +70,7 @@ func (s *session) open(ctx context.Context, dialer writer.Dialer) error {
 	s.target, err = writer.Open(ctx, dialer, writer.OpenParams{
 		Conn: writer.ConnParams{
 			Addrs: ch.Hosts, User: ch.User, Password: string(ch.Password),
-			Compression: ch.Compression, DialTimeout: ch.DialTimeout, Logger: s.log,
+			Compression: ch.Compression, DialTimeout: ch.DialTimeout, Logger: s.log, Mem: s.mem,
 		},
 		Target: writer.DestinationParams{
 			Database: job.Target.Database(), Table: job.Target.TableName(), Cluster: job.Target.Cluster,

@@ -68,7 +68,7 @@ func init() {
 		check:  func([]*Expr) error { return nil },
 		result: constResult(arrow.PrimitiveTypes.Uint32),
 		eval: func(*Expr, []arrow.Array, memory.Allocator) (arrow.Array, error) {
-			return nil, errors.New("rand() is not evaluated here: the writer must assign its value to each row (see Expr.IsRand)")
+			return nil, errors.New("rand() is not evaluated here: chload assigns rows to shards itself for a rand() sharding key, and rand() has no place in a partition or sorting key")
 		},
 	})
 	register(&function{

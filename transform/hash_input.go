@@ -28,6 +28,9 @@ type hashInput = hashinput.Input
 // into its elements as ClickHouse does. hint is the column's ClickHouse type
 // from ClickHouseTypeKey, or "".
 func hashInputs(a arrow.Array, hint string) ([]hashInput, error) {
+	if hint != "" && !hashinput.Ready() {
+		return nil, fmt.Errorf("internal error: a %s column cannot be hashed: the ClickHouse type families are not linked in (import writer/chcol)", hint)
+	}
 	if r := hashinput.Lookup(hint); r != nil {
 		if in, err := r(a, hint); in != nil || err != nil {
 			return in, err

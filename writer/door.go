@@ -6,8 +6,8 @@
 //
 // Everything that talks to a server sits behind the Dialer and Node
 // interfaces: writer/chserver implements them over the native protocol, and
-// internal/memch keeps tables in memory for tests. This package itself holds
-// no client library: it decides (discovery, routing, failover, concurrency)
+// internal/memch keeps tables in memory for tests. This package imports no
+// client library: it decides (discovery, routing, failover, concurrency)
 // and the Node carries out. Its neighbours hold the work that needs no
 // server: writer/plan maps source columns onto the table, writer/batch cuts
 // and sorts batches per partition, writer/loadmon turns node loads into
@@ -19,6 +19,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/chload/chload/transform"
 	"github.com/chload/chload/writer/batch"
 	"github.com/chload/chload/writer/loadmon"
@@ -43,7 +44,8 @@ type Node interface {
 	// Describe reads a table's columns, engine and keys. A table that does
 	// not exist is a *TargetError. Open calls it for the target (and a
 	// Distributed table's local table) on the first node, and on every
-	// replica to check it holds the table.
+	// replica to check that the table exists there (its columns are taken
+	// from the first node, not compared).
 	Describe(ctx context.Context, database, table string) (TableDesc, error)
 	// Cluster lists a cluster's shards and replicas from system.clusters,
 	// in shard_num and replica_num order; none for an unknown cluster.
@@ -81,6 +83,9 @@ type ConnParams struct {
 	MaxConns int
 	// Logger receives the client library's own messages at debug level.
 	Logger *slog.Logger
+	// Mem allocates what inserts compute (sort keys, permutations).
+	// Optional, defaults to memory.DefaultAllocator.
+	Mem memory.Allocator
 	// DriverInserts makes inserts go through clickhouse-go's columns, also
 	// where chload's own Native encoder would take the table. Optional,
 	// defaults to false; tests use it to compare the two paths.

@@ -7,7 +7,10 @@
 // its field metadata, and otherwise read the column by its Arrow type.
 //
 // It is a leaf package so that the families can provide readers and
-// transform consume them without either importing the other.
+// transform consume them without either importing the other. The readers
+// exist only in a binary that links writer/chcol (every chload binary does,
+// through the writer); a column that names its ClickHouse type in a binary
+// without them is refused (Ready), never hashed by its Arrow type alone.
 package hashinput
 
 import (
@@ -62,6 +65,14 @@ func Register(name string, r Reader) {
 		panic("hashinput: reader for " + name + " registered twice")
 	}
 	readers[name] = r
+}
+
+// Ready reports whether any family registered its readers, that is whether
+// writer/chcol is linked in.
+func Ready() bool {
+	mu.RLock()
+	defer mu.RUnlock()
+	return len(readers) > 0
 }
 
 // Lookup returns the reader registered for the ClickHouse type typ (its name

@@ -21,6 +21,8 @@ import (
 // Batch is rows of exactly one partition, inserted as one part after being
 // sorted by the table's sorting key.
 type Batch struct {
+	// PartitionID is the partition's PartitionStats.ID.
+	PartitionID int
 	// Partition is the partition key's value as ClickHouse prints it in
 	// system.parts.partition ("tuple()" for an unpartitioned table).
 	Partition string
@@ -76,6 +78,10 @@ type BatcherParams struct {
 
 // PartitionStats is what a Batcher saw of one partition.
 type PartitionStats struct {
+	// ID numbers the partition within the Batcher, in first-seen order. Two
+	// partitions may print alike (a NULL key and the string "NULL"); their
+	// IDs differ.
+	ID int
 	// Partition is the key value as ClickHouse prints it.
 	Partition string
 	// Shard is the index of the partition's shard in the topology (0 on a
@@ -111,7 +117,7 @@ type Batcher struct {
 	p     BatcherParams
 	emit  func(*Batch) error
 	index map[string]int   // Piece.Key -> parts
-	named map[partName]int // shard and partition text -> parts
+	named map[partName][]int // shard and partition text -> parts (several when keys print alike)
 	parts []*partBuffer
 	total int64
 	// largest is the biggest batch emitted so far, in bytes.
@@ -129,7 +135,7 @@ func NewBatcher(p BatcherParams, emit func(*Batch) error) *Batcher {
 	if p.Mem == nil {
 		p.Mem = memory.DefaultAllocator
 	}
-	return &Batcher{p: p, emit: emit, index: map[string]int{}, named: map[partName]int{}}
+	return &Batcher{p: p, emit: emit, index: map[string]int{}, named: map[partName][]int{}}
 }
 
 // Rows is one canonical record and what routes its rows.
@@ -282,12 +288,12 @@ func (b *Batcher) AddPieces(ctx context.Context, ps Pieces) error {
 	for k, p := range ps.List {
 		idx, ok := b.index[p.Key]
 		if !ok {
-			idx = b.part(p.Shard, p.Partition)
+			idx = b.newPart(p.Shard, p.Partition)
 			b.index[p.Key] = idx
 		}
 		if pb := b.parts[idx]; pb.sealed {
 			Pieces{List: ps.List[k:]}.Release()
-			return fmt.Errorf("internal error: rows for partition %s of shard %d came after it was complete", p.Partition, p.Shard)
+			return fmt.Errorf("internal error: rows for partition %s came after it was complete", p.Partition)
 		}
 		if err := b.add(ctx, idx, p.Record, recordBytes(p.Record)+p.SharedBytes); err != nil {
 			Pieces{List: ps.List[k+1:]}.Release()
@@ -358,7 +364,7 @@ func (pb *partBuffer) push(rec arrow.Record, n, size int64) {
 
 func (b *Batcher) flush(p int, forced bool) error {
 	pb := b.parts[p]
-	batch := &Batch{Partition: pb.stats.Partition, Shard: pb.stats.Shard, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced, SortedChunks: b.sorted}
+	batch := &Batch{PartitionID: pb.stats.ID, Partition: pb.stats.Partition, Shard: pb.stats.Shard, Seq: pb.stats.Batches, Chunks: pb.chunks, Rows: pb.rows, Bytes: pb.bytes, Forced: forced, SortedChunks: b.sorted}
 	pb.stats.Batches++
 	b.total -= pb.bytes
 	b.largest = max(b.largest, pb.bytes)
@@ -366,15 +372,12 @@ func (b *Batcher) flush(p int, forced bool) error {
 	return b.emit(batch)
 }
 
-// part is the index in parts of a shard's partition, added when new.
-func (b *Batcher) part(shard int, partition string) int {
+// newPart adds a buffer for a new partition of shard and returns its index.
+func (b *Batcher) newPart(shard int, partition string) int {
+	idx := len(b.parts)
 	n := partName{shard, partition}
-	idx, ok := b.named[n]
-	if !ok {
-		idx = len(b.parts)
-		b.named[n] = idx
-		b.parts = append(b.parts, &partBuffer{stats: PartitionStats{Partition: partition, Shard: shard}})
-	}
+	b.named[n] = append(b.named[n], idx)
+	b.parts = append(b.parts, &partBuffer{stats: PartitionStats{ID: idx, Partition: partition, Shard: shard}})
 	return idx
 }
 
@@ -385,7 +388,16 @@ func (b *Batcher) part(shard int, partition string) int {
 // caller adds rows and seals on one goroutine, in source order, so batches
 // stay deterministic.
 func (b *Batcher) Seal(shard int, partition string) error {
-	return b.seal(b.part(shard, partition))
+	parts := b.named[partName{shard, partition}]
+	if len(parts) == 0 {
+		parts = []int{b.newPart(shard, partition)}
+	}
+	for _, i := range parts {
+		if err := b.seal(i); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *Batcher) seal(i int) error {
@@ -409,10 +421,12 @@ func (b *Batcher) seal(i int) error {
 }
 
 // Close emits every partition's remaining rows and completes it, in the
-// order the partitions were first seen.
+// order the partitions were first seen. On an error the rows not emitted
+// are released (Abort).
 func (b *Batcher) Close() error {
 	for i := range b.parts {
 		if err := b.seal(i); err != nil {
+			b.Abort()
 			return err
 		}
 	}

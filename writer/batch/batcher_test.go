@@ -3,6 +3,7 @@ package batch
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand"
@@ -535,5 +536,61 @@ func TestBatcherSaysWhenAPartitionIsComplete(t *testing.T) {
 		if got["complete "+p] != want {
 			t.Errorf("partition %s completed %d times, want %d: %v", p, got["complete "+p], want, events)
 		}
+	}
+}
+
+// TestBatcherCloseReleasesRowsOnError: when emitting fails during Close,
+// the rows of the partitions not emitted yet are released, not leaked.
+func TestBatcherCloseReleasesRowsOnError(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs := testRecords(mem, 2, 300, 3, 3)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	b := NewBatcher(BatcherParams{BatchRows: 10_000, MaxBufferBytes: 1 << 40, Mem: mem}, func(bt *Batch) error {
+		bt.Release()
+		return errors.New("the server went away")
+	})
+	for _, r := range recs {
+		if err := addKeyed(t, b, mem, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(); err == nil {
+		t.Fatal("Close hid the emit error")
+	}
+}
+
+// TestBatcherKeepsPartitionsThatPrintAlike: a NULL key and the string
+// "NULL" print the same but are two ClickHouse partitions: two batches, with
+// different partition IDs, each holding one partition's row.
+func TestBatcherKeepsPartitionsThatPrintAlike(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	schema := arrow.NewSchema([]arrow.Field{{Name: "p", Type: arrow.BinaryTypes.String, Nullable: true}, {Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	rb := array.NewRecordBuilder(mem, schema)
+	rb.Field(0).(*array.StringBuilder).AppendNull()
+	rb.Field(0).(*array.StringBuilder).Append("NULL")
+	rb.Field(1).(*array.Int64Builder).AppendValues([]int64{1, 2}, nil)
+	rec := rb.NewRecord()
+	rb.Release()
+	defer rec.Release()
+	var got []string
+	b := NewBatcher(BatcherParams{BatchRows: 100, MaxBufferBytes: 1 << 40, Mem: mem}, func(bt *Batch) error {
+		got = append(got, fmt.Sprintf("%d:%s:%d", bt.PartitionID, bt.Partition, bt.Rows))
+		bt.Release()
+		return nil
+	})
+	if err := addKeyed(t, b, mem, rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[0] == got[1] || !strings.HasSuffix(got[0], ":1") || !strings.HasSuffix(got[1], ":1") {
+		t.Fatalf("batches %v, want two of one row each with different partition IDs", got)
 	}
 }

@@ -283,7 +283,7 @@ func releaseAll(arrs []arrow.Array) {
 
 // IsDictString reports whether d is a dictionary of strings that stands for
 // a String column: int32 indices into a String dictionary without NULLs.
-// Plans pass such columns through unconverted (writer.Plan), and Append and
+// Plans pass such columns through unconverted (writer/plan), and Append and
 // AppendNative take them wherever a String column is expected.
 func IsDictString(d *array.Dictionary) bool {
 	return isDictStringType(d.DataType().(*arrow.DictionaryType)) && d.Dictionary().NullN() == 0

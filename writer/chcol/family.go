@@ -16,7 +16,7 @@ import (
 // code (ParseType, Type.String, Type.Arrow, NewConverter, AppendNative,
 // Append) looks the family up by Type.Base and dispatches; it names no type.
 //
-// Ordering has no family hook: the writer's sort (writer/sort.go) computes
+// Ordering has no family hook: the writer's sort (writer/batch/sort.go) computes
 // keys from the canonical Arrow arrays alone, and their order is ClickHouse's
 // for integers, Enum codes, dates and times, floats, decimals (by value at the
 // column's scale), String and FixedString (memcmp), IPv4 (its UInt32).

@@ -106,7 +106,7 @@ func (n *Node) Insert(ctx context.Context, ins *writer.Insert, b *batch.Batch) e
 	n.mu.Lock()
 	in, ok := n.inserters[ins]
 	if !ok {
-		in = NewInserter(n.conn, n.p, ins, nil)
+		in = NewInserter(n.conn, n.p, ins, n.p.Mem)
 		n.inserters[ins] = in
 	}
 	n.mu.Unlock()

@@ -83,7 +83,7 @@ type InsertColumn struct {
 	nested *nestedPart
 }
 
-// NewPlan matches the source schema to the table by column name; a source
+// New matches the source schema to the table by column name; a source
 // column n that is a list of structs or a struct of lists fills the table's
 // Nested columns n.<field> (see plan_nested.go). extraKeys
 // are further expressions chload evaluates on every row (the sharding key):

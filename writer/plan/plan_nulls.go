@@ -9,7 +9,7 @@ import (
 // UseNullAsDefault makes Convert store a NULL bound for a non-Nullable
 // column as the column type's default value (chcol.Converter.NullAsDefault)
 // instead of refusing the row: the job's source.null_as_default. Call it once,
-// right after NewPlan, before Convert is used.
+// right after New, before Convert is used.
 func (p *Plan) UseNullAsDefault() error {
 	for i := range p.Inserts {
 		ic := &p.Inserts[i]
