@@ -13,7 +13,7 @@ type Server struct {
 	p ServerParams
 
 	// Guarded by h.mu.
-	tables    map[string]writer.TableDesc                  // "db.table"
+	tables    map[string]writer.TableDesc                 // "db.table"
 	parts     map[string]map[string]writer.PartitionState // "db.table" -> partition
 	down      bool
 	downAfter int // inserts to commit before going down; -1: never
