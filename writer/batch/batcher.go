@@ -350,11 +350,13 @@ func (b *Batcher) flush(p int, forced bool) error {
 }
 
 // Close emits every partition's remaining rows, in the order the
-// partitions were first seen.
+// partitions were first seen. When emit fails, the rows not emitted yet are
+// released (Abort) and its error returned.
 func (b *Batcher) Close() error {
 	for i, pb := range b.parts {
 		if pb.rows > 0 {
 			if err := b.flush(i, false); err != nil {
+				b.Abort()
 				return err
 			}
 		}
