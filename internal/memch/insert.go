@@ -94,8 +94,12 @@ func (c *conn) Insert(ctx context.Context, ins *writer.Insert, b *batch.Batch) e
 	if err != nil {
 		return h.fail(rec, err)
 	}
-	rec.Columns, rec.Values, rec.Committed = cols, vals, true
-	h.commit(s, rec)
+	rec.Columns, rec.Values = cols, vals
+	if !h.commit(s, rec) {
+		// The server went down while the insert was on its way.
+		rec.Columns, rec.Values = nil, nil
+		return h.fail(rec, withOp(NetworkError(s.p.Addr), op))
+	}
 	if f != nil {
 		return h.fail(rec, withOp(f.err, op))
 	}
@@ -112,10 +116,15 @@ func (h *House) fail(rec Insert, err error) error {
 	return err
 }
 
-// commit adds rec's rows to its server's table.
-func (h *House) commit(s *Server, rec Insert) {
+// commit adds rec's rows to its server's table, unless the server is
+// down (false).
+func (h *House) commit(s *Server, rec Insert) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if s.down {
+		return false
+	}
+	rec.Committed = true
 	rec.Order = len(h.inserts) + len(h.failed)
 	h.inserts = append(h.inserts, rec)
 	key := rec.Database + "." + rec.Table
@@ -132,6 +141,7 @@ func (h *House) commit(s *Server, rec Insert) {
 			s.down = true
 		}
 	}
+	return true
 }
 
 // checkColumns checks the INSERT's columns against the table's, as the
