@@ -41,6 +41,15 @@ type Insert struct {
 	Committed bool
 }
 
+// String names the insert without its values.
+func (in Insert) String() string {
+	s := fmt.Sprintf("insert #%d on %s into %s.%s: shard %d, partition %s, batch %d, %d rows", in.Order, in.Server, in.Database, in.Table, in.Shard, in.Partition, in.Seq, in.Rows)
+	if in.Err != nil {
+		s += fmt.Sprintf(", failed (committed %v): %v", in.Committed, in.Err)
+	}
+	return s
+}
+
 // Column returns the values of the named column, or nil.
 func (in Insert) Column(name string) []any {
 	for i, c := range in.Columns {
@@ -101,6 +110,7 @@ func (c *conn) Insert(ctx context.Context, ins *writer.Insert, b *batch.Batch) e
 		return h.fail(rec, withOp(NetworkError(s.p.Addr), op))
 	}
 	if f != nil {
+		rec.Committed = true
 		return h.fail(rec, withOp(f.err, op))
 	}
 	return nil
