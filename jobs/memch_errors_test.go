@@ -101,6 +101,29 @@ func TestMemTargetErrors(t *testing.T) {
 			t.Fatalf("error %v (%T), want a target error naming db.nope", err, err)
 		}
 	})
+	t.Run("source column not in the table", func(t *testing.T) {
+		narrow := memch.Table("db.narrow", "MergeTree", "toYYYYMM(event_date)", "event_id", "event_id String", "event_date Date")
+		house, _ := memSingle(narrow)
+		_, err := memRun(t, house, clusterJob(t, glob, "db.narrow", "", "", "ch1:9000"))
+		var te *writer.TargetError
+		if !errors.As(err, &te) || !strings.Contains(err.Error(), "ignore_extra_columns") {
+			t.Fatalf("error %v (%T), want a target error with the fix", err, err)
+		}
+		// ignore_extra_columns loads the columns the table has.
+		job, err := Parse([]byte(fmt.Sprintf("version: 1\nname: t\nsource: {type: parquet, paths: [%q], ignore_extra_columns: true}\ntarget: {table: db.narrow, clickhouse: {hosts: [\"ch1:9000\"]}}\n", glob)), LoadOptions{Env: func(string) (string, bool) { return "", false }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := memRun(t, house, job)
+		if err != nil || sum.RowsWritten != 5_000 || houseRows(house) != 5_000 {
+			t.Fatalf("narrow load: %v, %d rows written, %d held", err, sum.RowsWritten, houseRows(house))
+		}
+		for _, in := range house.Inserts() {
+			if len(in.Columns) != 2 {
+				t.Fatalf("insert names columns %v", in.Columns)
+			}
+		}
+	})
 	t.Run("table changed during the run", func(t *testing.T) {
 		house, srv := memSingle(eventsTable("db.events", "MergeTree"))
 		changed := eventsTable("db.events", "MergeTree")
@@ -211,4 +234,36 @@ func TestMemSourceErrors(t *testing.T) {
 			t.Fatalf("summary says %d rows written, the table holds %d", sum.RowsWritten, houseRows(house))
 		}
 	})
+}
+
+// TestMemUnpartitionedTable: a table without a partition key takes
+// batches of the one partition tuple(), and the dry run counts the rows
+// and batches the run makes.
+func TestMemUnpartitionedTable(t *testing.T) {
+	house, srv := memSingle(memch.Table("db.ids", "MergeTree", "", "", "id Int64"))
+	text := "version: 1\nname: nokey\nsource:\n  type: rowcount-standin\n  promised: [2500, 1000]\n  delivered: [2500, 1000]\ntarget:\n  clickhouse:\n    hosts: [\"ch1:9000\"]\n  table: db.ids\nwrite:\n  batch_rows: 1000\n"
+	job, err := Parse([]byte(text), LoadOptions{Env: func(string) (string, bool) { return "", false }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := memDryRun(t, house, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := memRun(t, house, job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inserts := house.Inserts()
+	for _, in := range inserts {
+		if in.Partition != "tuple()" {
+			t.Fatalf("insert into partition %q", in.Partition)
+		}
+	}
+	if rep.Rows != 3500 || rep.Batches != len(inserts) || sum.RowsWritten != 3500 || houseRows(house) != 3500 {
+		t.Fatalf("dry run %d rows in %d batches; run wrote %d rows in %d inserts", rep.Rows, rep.Batches, sum.RowsWritten, len(inserts))
+	}
+	if st := srv.Partitions("db", "ids")["tuple()"]; st.Rows != 3500 || st.Parts != int64(len(inserts)) {
+		t.Fatalf("partition tuple() holds %+v", st)
+	}
 }

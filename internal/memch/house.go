@@ -18,7 +18,6 @@ package memch
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"sync"
 
@@ -41,7 +40,6 @@ type House struct {
 	inserts  []Insert // committed, in commit order
 	failed   []Insert // attempts that returned an error
 	open     int      // connections dialled and not closed
-	dials    int
 }
 
 // NewHouse returns an empty house.
@@ -211,12 +209,6 @@ func (h *House) OpenConns() int {
 	return h.open
 }
 
-// Dials is the number of successful Dial calls so far.
-func (h *House) Dials() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.dials
-}
 
 // Table builds the description of a table: name is "database.table";
 // columns are "name Type" with the type as ClickHouse prints it
@@ -241,28 +233,4 @@ func Table(name, engine, partitionKey, sortingKey string, columns ...string) wri
 		d.Columns = append(d.Columns, writer.Column{Name: n, TypeName: strings.TrimSpace(t)})
 	}
 	return d
-}
-
-// Rows gathers the committed inserts on server addr into database.table,
-// in commit order (addr empty: every server).
-func (h *House) Rows(addr, database, table string) []Insert {
-	var out []Insert
-	for _, in := range h.Inserts() {
-		if (addr == "" || in.Server == addr) && in.Database == database && in.Table == table {
-			out = append(out, in)
-		}
-	}
-	return out
-}
-
-// Addrs lists the servers' addresses, sorted.
-func (h *House) Addrs() []string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	out := make([]string, 0, len(h.servers))
-	for a := range h.servers {
-		out = append(out, a)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -35,7 +35,6 @@ func (d dialer) Dial(ctx context.Context, p writer.ConnParams) (writer.Node, err
 			continue
 		}
 		h.open++
-		h.dials++
 		return &conn{s: s}, nil
 	}
 	if len(errs) == 0 {
