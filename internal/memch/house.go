@@ -209,7 +209,6 @@ func (h *House) OpenConns() int {
 	return h.open
 }
 
-
 // Table builds the description of a table: name is "database.table";
 // columns are "name Type" with the type as ClickHouse prints it
 // ("d Date", "v Nullable(String)"); the keys are as system.tables prints
