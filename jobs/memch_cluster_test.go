@@ -9,6 +9,7 @@ import (
 	"github.com/chload/chload/internal/eventsgen"
 	"github.com/chload/chload/internal/memch"
 	"github.com/chload/chload/writer"
+	"github.com/chload/chload/writer/loadmon"
 )
 
 // shardOfKey is the shard index ClickHouse's Distributed engine picks for a
@@ -330,5 +331,54 @@ func TestMemNoWritableReplica(t *testing.T) {
 		if n := len(s.Inserts()); n != 0 {
 			t.Fatalf("read-only replica %s took %d inserts", s.Addr(), n)
 		}
+	}
+}
+
+// TestMemPausedReplicaIsPassedOver: a replica whose fullest partition is
+// near parts_to_delay_insert is paused, and its shard's batches go to the
+// other replica.
+func TestMemPausedReplicaIsPassedOver(t *testing.T) {
+	e := newFailoverEnv(t, "ReplicatedMergeTree", "")
+	e.servers[0][1].SetLoad(loadmon.NodeLoad{MaxParts: 290, PartsToDelay: 150, PartsToThrow: 300})
+	if _, err := memRun(t, e.house, e.job); err != nil {
+		t.Fatal(err)
+	}
+	e.checkShardsComplete(t)
+	if n := len(e.servers[0][1].Inserts()); n != 0 {
+		t.Fatalf("the paused replica took %d inserts", n)
+	}
+}
+
+// TestMemDryRunOnCluster: a dry run of a Distributed target names the
+// cluster and key, shows every node's load (a read-only replica as such),
+// would send each shard's batches to a writable replica, and inserts
+// nothing.
+func TestMemDryRunOnCluster(t *testing.T) {
+	e := newFailoverEnv(t, "ReplicatedMergeTree", "")
+	e.servers[1][0].SetReadOnly(true)
+	rep, err := memDryRun(t, e.house, e.job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.house.Inserts()) + len(e.house.Failed()); n != 0 {
+		t.Fatalf("the dry run made %d inserts", n)
+	}
+	if rep.Cluster != "c" || rep.Distributed != "db.events" || rep.ShardingKey != "intHash64(user_id)" || len(rep.Nodes) != 4 {
+		t.Fatalf("dry run of cluster %q, Distributed %q, key %q, %d nodes", rep.Cluster, rep.Distributed, rep.ShardingKey, len(rep.Nodes))
+	}
+	for _, n := range rep.Nodes {
+		if ro := n.Addr == e.servers[1][0].Addr(); n.ReadOnly != ro || ro != (n.Limit == 0) {
+			t.Errorf("node %s: read-only %v, limit %d", n.Addr, n.ReadOnly, n.Limit)
+		}
+	}
+	shards := map[int]bool{}
+	for _, p := range rep.Partitions {
+		shards[p.Shard] = true
+		if p.Replica == e.servers[1][0].Addr() || p.Replica == "" {
+			t.Errorf("shard %d partition %s would go to %q", p.Shard, p.Partition, p.Replica)
+		}
+	}
+	if !shards[1] || !shards[2] {
+		t.Errorf("dry run partitions on shards %v, want 1 and 2", shards)
 	}
 }
