@@ -7,13 +7,18 @@
 // took. An insert behaves as the real one does where the pipeline can see
 // it: it needs the table on that server, refuses columns that do not match
 // the table's, sorts the batch by the sorting key the way writer/chserver
-// does, encodes every column with chload's Native encoder (so a value that
-// is not in its column's canonical Arrow form fails as it would on the
-// wire), and makes one part of one partition. Faults are injected per
-// server: down, the next inserts failing with a chosen error (committed or
-// not), down after some inserts, read-only, a hook before each insert.
+// does, encodes every column that has a Native encoder (chcol.AppendNative,
+// so a column not in its canonical Arrow form fails as it would on the
+// wire), and makes one part of one partition. It does not check values
+// against their types beyond that: the plan's converters did. Faults are
+// injected per server: down, the next inserts failing with a chosen error
+// (committed or not), down after some inserts, read-only or loaded
+// (SetLoad), and a hook before each insert. Nothing here waits on a clock,
+// so tests that use it make no timed assertions.
 //
-// Every method of every type here is safe for concurrent use.
+// Every method of every type here is safe for concurrent use. Inserted
+// values are copied (boxed, see Value), never retained: a run's allocator
+// holds nothing of them afterwards.
 package memch
 
 import (
