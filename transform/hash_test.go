@@ -154,7 +154,7 @@ func TestShardingFunctionErrors(t *testing.T) {
 	rec := shardingRecord(t, mem)
 	defer rec.Release()
 	tests := []struct{ expr, want string }{
-		{"rand()", "the writer must assign"},
+		{"rand()", "assigns rows to shards itself"},
 		{"javaHash(u8)", "javaHash of unsigned type UInt8"},
 		{"javaHash(d)", "javaHash of unsigned type Date"},
 		{"intHash64(s)", "want an integer, date or datetime"},

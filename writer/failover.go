@@ -17,8 +17,9 @@ import (
 // calls it from its insert workers.
 //
 // An error is the last replica's: a *ServerError or *TargetError from the
-// node, ctx's error, or "no replica is writable". One that wraps
-// ErrOutcomeUnknown means the batch may be in the table.
+// node, ctx's error, or a *ServerError saying no replica is writable (all
+// read-only or down). One that wraps ErrOutcomeUnknown means the batch may
+// be in the table.
 func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 	replicas := t.shards[b.Shard]
 	if !t.dest.InternalReplication {
@@ -35,7 +36,9 @@ func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 		addr, ok := t.monitor.Choose(replicas, tried)
 		if !ok {
 			if lastErr == nil {
-				lastErr = errors.New("no replica is writable (all read-only or down)")
+				// Nothing was tried: the servers say no replica takes
+				// writes now, a server's refusal like any other.
+				lastErr = &ServerError{Op: "choose a replica", Err: errors.New("no replica is writable (all read-only or down)"), Transient: true}
 			}
 			return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, lastErr)
 		}

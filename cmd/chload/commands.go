@@ -18,6 +18,7 @@ import (
 	"github.com/chload/chload/jobs"
 	"github.com/chload/chload/sources"
 	_ "github.com/chload/chload/sources/parquet" // registers "parquet"
+	"github.com/chload/chload/writer"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -31,6 +32,9 @@ type state struct {
 	stderr   io.Writer
 	lookup   func(string) (string, bool)
 	terminal bool // stderr is a terminal: draw progress bars
+	// clickhouse reaches the servers; nil (main) means the real ones,
+	// tests set an in-memory house.
+	clickhouse writer.Dialer
 }
 
 type globalFlags struct {
@@ -135,7 +139,7 @@ func execute(ctx context.Context, st *state) int {
 			if err != nil {
 				return err
 			}
-			rep, err := jobs.DryRun(c.Context(), job, jobs.RunParams{Logger: log})
+			rep, err := jobs.DryRun(c.Context(), job, jobs.RunParams{Logger: log, ClickHouse: st.clickhouse})
 			if err != nil {
 				return err
 			}
@@ -166,7 +170,7 @@ func execute(ctx context.Context, st *state) int {
 			}
 			progress := &jobs.Progress{}
 			stopProgress := showProgress(c.Context(), st, log, progress)
-			sum, err := jobs.Run(c.Context(), job, jobs.RunParams{Logger: log, Progress: progress})
+			sum, err := jobs.Run(c.Context(), job, jobs.RunParams{Logger: log, Progress: progress, ClickHouse: st.clickhouse})
 			stopProgress()
 			if sum != nil {
 				if g.output == "json" {
