@@ -3,8 +3,6 @@ package jobs
 import (
 	"context"
 	"sync"
-
-	"github.com/apache/arrow-go/v18/arrow"
 )
 
 // ReadAheadBudget is the share of write.max_buffer_bytes that converted
@@ -114,29 +112,4 @@ func (b *splitBudget) take(ctx context.Context, n int64) error {
 func (b *splitBudget) finish() {
 	b.ra.release(b.promise)
 	b.promise = 0
-}
-
-// recordSize is the bytes rec's buffers hold, dictionaries included.
-func recordSize(rec arrow.Record) int64 {
-	var n int64
-	for _, c := range rec.Columns() {
-		n += dataSize(c.Data())
-	}
-	return n
-}
-
-func dataSize(d arrow.ArrayData) int64 {
-	var n int64
-	for _, b := range d.Buffers() {
-		if b != nil {
-			n += int64(b.Len())
-		}
-	}
-	for _, c := range d.Children() {
-		n += dataSize(c)
-	}
-	if d.DataType().ID() == arrow.DICTIONARY {
-		n += dataSize(d.Dictionary())
-	}
-	return n
 }

@@ -336,7 +336,7 @@ func (s *session) convert(pl *plan.Plan, rec arrow.Record, sp sources.Split, fir
 	if err != nil {
 		return converted{}, fmt.Errorf("%s: %w", sp, err)
 	}
-	return converted{rows: out.NumRows(), bytes: recordSize(out), pieces: pieces}, nil
+	return converted{rows: out.NumRows(), bytes: batch.RecordSize(out), pieces: pieces}, nil
 }
 
 // splitSeed derives the rand() routing seed of a split from its stable ID,

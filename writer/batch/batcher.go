@@ -507,6 +507,9 @@ func dictionaryBytes(rec arrow.Record) int64 {
 	return n
 }
 
+// RecordSize is the bytes rec's buffers hold, dictionaries included.
+func RecordSize(rec arrow.Record) int64 { return recordBytes(rec) + dictionaryBytes(rec) }
+
 // recordBytes is the size of rec's buffers, dictionaries left out.
 func recordBytes(rec arrow.Record) int64 {
 	var total int64

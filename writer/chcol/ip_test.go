@@ -237,34 +237,7 @@ func TestIPAppend(t *testing.T) {
 			want: []string{"2001:db8::1", "NULL"}},
 	}
 	for _, tt := range cases {
-		t.Run(tt.typ, func(t *testing.T) {
-			mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
-			defer mem.AssertSize(t, 0)
-			typ, err := ParseType(tt.typ)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var chunks []arrow.Array
-			for _, c := range tt.chunks {
-				a := c(mem)
-				defer a.Release()
-				chunks = append(chunks, a)
-			}
-			col, err := column.Type(typ.String()).Column("c", &column.ServerContext{Timezone: time.UTC})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := Append(batchColumn{col}, typ, chunks, tt.perm); err != nil {
-				t.Fatalf("Append: %v", err)
-			}
-			var got []string
-			for i := 0; i < col.Rows(); i++ {
-				got = append(got, show(col.Row(i, false)))
-			}
-			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("got  %v\nwant %v", got, tt.want)
-			}
-		})
+		t.Run(tt.typ, func(t *testing.T) { checkAppend(t, tt) })
 	}
 }
 
