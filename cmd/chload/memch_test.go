@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,6 +134,9 @@ func TestExitCodesAgainstMemoryServer(t *testing.T) {
 			env: env(), args: []string{"dry-run", job}, code: exitServer, err: []string{"ch1:9000"}},
 		{name: "server: no writable replica", setup: readOnlyCluster,
 			env: env("TABLE", "db.dist"), args: []string{"run", job}, code: exitServer, err: []string{"shard 1", "no replica is writable"}},
+		{name: "internal: an error nothing classifies", setup: func(_ *memch.House, srv *memch.Server, _ context.CancelFunc) {
+			srv.FailNext(1, errors.New("a failure no layer expects"))
+		}, env: env(), args: []string{"run", job}, code: exitInternal, err: []string{"a failure no layer expects"}},
 		{name: "source: corrupt file", env: env("DATA_DIR", corrupt), args: []string{"run", job}, code: exitSource, err: []string{"cut.parquet"}},
 		{name: "source: no files", env: env("DATA_DIR", t.TempDir()), args: []string{"dry-run", job}, code: exitSource, err: []string{"matches no files"}},
 		{name: "interrupted during an insert", setup: func(_ *memch.House, srv *memch.Server, cancel context.CancelFunc) {
