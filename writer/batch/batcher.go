@@ -116,7 +116,7 @@ type partName struct {
 type Batcher struct {
 	p     BatcherParams
 	emit  func(*Batch) error
-	index map[string]int   // Piece.Key -> parts
+	index map[string]int     // Piece.Key -> parts
 	named map[partName][]int // shard and partition text -> parts (several when keys print alike)
 	parts []*partBuffer
 	total int64

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chload/chload/internal/arrowbuf"
 	"github.com/chload/chload/transform"
+	"github.com/chload/chload/writer/chcol"
 )
 
 // SortPermutation returns the order in which the rows of chunks (numbered
@@ -139,7 +140,11 @@ func batchKeys(chunks []arrow.Record, exprs []*transform.Expr, mem memory.Alloca
 			}
 			vals[i] = a
 		}
-		ks, err := orderKeys(vals, n)
+		var ks [][]uint64
+		typ, err := keyType(e, chunks)
+		if err == nil {
+			ks, err = orderKeys(vals, n, typ)
+		}
 		for _, v := range vals {
 			v.Release()
 		}
@@ -156,6 +161,29 @@ func batchKeys(chunks []arrow.Record, exprs []*transform.Expr, mem memory.Alloca
 		keys = [][]uint64{packed}
 	}
 	return keys, n, nil
+}
+
+// keyType returns the ClickHouse type of a sorting key that is a plain
+// column, as the canonical schema names it (transform.ClickHouseTypeKey), or
+// nil when the key is computed or the column names no type: its values then
+// sort by their Arrow type, which for every function result is the server's
+// order.
+func keyType(e *transform.Expr, chunks []arrow.Record) (*chcol.Type, error) {
+	name, ok := e.Column()
+	if !ok || len(chunks) == 0 {
+		return nil, nil
+	}
+	schema := chunks[0].Schema()
+	idx := schema.FieldIndices(name)
+	if len(idx) == 0 {
+		return nil, nil
+	}
+	md := schema.Field(idx[0]).Metadata
+	k := md.FindKey(transform.ClickHouseTypeKey)
+	if k < 0 {
+		return nil, nil
+	}
+	return chcol.ParseType(md.Values()[k])
 }
 
 // packKeys folds several key columns into one when their ranges fit in 64
@@ -254,40 +282,81 @@ func constant(k []uint64) bool {
 	return true
 }
 
-// orderKeys maps one key's values, chunk after chunk, to uint64s whose
-// unsigned order is the values' order. A key with NULLs gets a second column
-// before it that puts NULLs last.
-func orderKeys(vals []arrow.Array, n int) ([][]uint64, error) {
-	out := make([]uint64, 0, n)
+// orderKeys maps one key's values, chunk after chunk, to uint64 columns
+// whose lexicographic unsigned order is the server's order of the values;
+// typ is the key's ClickHouse type, nil when unknown (the values then sort
+// by their Arrow type). A key with NULLs gets a column before its values
+// that puts NULLs last, and its NULL rows get zero values, so that they tie
+// and keep arrival order. A tuple (Arrow struct) maps to its elements'
+// columns in turn.
+func orderKeys(vals []arrow.Array, n int, typ *chcol.Type) ([][]uint64, error) {
 	nulls := 0
 	for _, a := range vals {
 		nulls += a.NullN()
 	}
-	var err error
-	switch vals[0].DataType().ID() {
-	case arrow.STRING, arrow.BINARY, arrow.FIXED_SIZE_BINARY, arrow.DECIMAL128, arrow.DICTIONARY:
-		out = rankBytes(vals, out)
-	default:
+	var cols [][]uint64
+	var ok *chcol.OrderKey
+	if typ != nil {
+		ok = typ.OrderKey()
+	}
+	switch {
+	case ok != nil:
+		cols = make([][]uint64, ok.Columns)
+		for c := range cols {
+			cols[c] = make([]uint64, 0, n)
+		}
 		for _, a := range vals {
-			if out, err = appendOrderKeys(out, a); err != nil {
-				return nil, err
+			cols = ok.Append(cols, a)
+		}
+	case vals[0].DataType().ID() == arrow.STRUCT:
+		st := vals[0].DataType().(*arrow.StructType)
+		for f := 0; f < st.NumFields(); f++ {
+			fields := make([]arrow.Array, len(vals))
+			for i, a := range vals {
+				fields[i] = a.(*array.Struct).Field(f)
+			}
+			var ft *chcol.Type
+			if typ != nil && typ.Base == "Tuple" && f < len(typ.Elems) {
+				ft = typ.Elems[f]
+			}
+			fc, err := orderKeys(fields, n, ft)
+			if err != nil {
+				return nil, fmt.Errorf("tuple element %d: %w", f+1, err)
+			}
+			cols = append(cols, fc...)
+		}
+	default:
+		out := make([]uint64, 0, n)
+		switch vals[0].DataType().ID() {
+		case arrow.STRING, arrow.BINARY, arrow.FIXED_SIZE_BINARY, arrow.DECIMAL128, arrow.DICTIONARY:
+			out = rankBytes(vals, out)
+		default:
+			var err error
+			for _, a := range vals {
+				if out, err = appendOrderKeys(out, a); err != nil {
+					return nil, err
+				}
 			}
 		}
+		cols = [][]uint64{out}
 	}
 	if nulls == 0 {
-		return [][]uint64{out}, nil
+		return cols, nil
 	}
 	flag := make([]uint64, 0, n)
 	for _, a := range vals {
 		for i := 0; i < a.Len(); i++ {
 			if a.IsNull(i) {
+				for _, c := range cols {
+					c[len(flag)] = 0
+				}
 				flag = append(flag, 1)
 			} else {
 				flag = append(flag, 0)
 			}
 		}
 	}
-	return [][]uint64{flag, out}, nil
+	return append([][]uint64{flag}, cols...), nil
 }
 
 const signBit = 1 << 63
@@ -354,10 +423,14 @@ func appendOrderKeys(out []uint64, a arrow.Array) ([]uint64, error) {
 	return out, nil
 }
 
-// floatKey orders floats as ClickHouse does, NaN after everything.
+// floatKey orders floats as ClickHouse does: NaNs (of any sign and
+// payload) after everything and equal to each other, -0 equal to 0.
 func floatKey(f float64) uint64 {
 	if math.IsNaN(f) {
 		return math.MaxUint64
+	}
+	if f == 0 {
+		f = 0 // -0 ties with 0
 	}
 	b := math.Float64bits(f)
 	if b&signBit != 0 {

@@ -16,15 +16,13 @@ import (
 // code (ParseType, Type.String, Type.Arrow, NewConverter, AppendNative,
 // Append) looks the family up by Type.Base and dispatches; it names no type.
 //
-// Ordering has no family hook: the writer's sort (writer/batch/sort.go) computes
-// keys from the canonical Arrow arrays alone, and their order is ClickHouse's
-// for integers, Enum codes, dates and times, floats, decimals (by value at the
-// column's scale), String and FixedString (memcmp), IPv4 (its UInt32).
-// UUID is the exception: ClickHouse (18.16 included) orders UUIDs by their
-// second half first, while the canonical bytes sort by the first; a UUID
-// sorting key therefore leaves the server to re-sort the block (correct, only
-// slower). Giving it the right order needs the key's ClickHouse type in the
-// sort, the same way hash functions get it (transform/hashinput).
+// Ordering: the writer's sort (writer/batch/sort.go) computes keys from the
+// canonical Arrow arrays, and their order is ClickHouse's for integers, Enum
+// codes, dates and times, floats (NaN last, -0 equal to 0), decimals (by
+// value at the column's scale), String and FixedString (memcmp), IPv4 (its
+// UInt32) and Tuples (element by element). A family whose canonical array
+// sorts differently sets orderKey (see Type.OrderKey): UUID, which
+// ClickHouse orders by its second half first.
 //
 // To add a type: write one file with a family literal registered in the
 // file's init, and its tests.
@@ -75,6 +73,10 @@ type family struct {
 	// canonical chunks (rows perm, nil for all; valid per row, nil when
 	// none is NULL). Optional: Append refuses the type.
 	goValues func(t *Type, chunks []arrow.Array, perm []uint32, valid []bool) (any, error)
+	// orderKey returns how the server orders values of t when sorting the
+	// canonical array by its Arrow type would order them differently.
+	// Optional: the canonical array's order is the server's.
+	orderKey func(t *Type) *OrderKey
 }
 
 var (

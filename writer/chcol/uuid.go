@@ -21,6 +21,7 @@ func init() {
 		},
 		lowCardinality: true,
 		defaultWidth:   zeroWidth(16),
+		orderKey:       func(*Type) *OrderKey { return uuidOrder },
 		goValues: func(t *Type, chunks []arrow.Array, perm []uint32, valid []bool) (any, error) {
 			return fixedSlice[uuid.UUID](t, chunks, perm, valid), nil
 		},
