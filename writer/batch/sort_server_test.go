@@ -83,7 +83,7 @@ var sortCases = []struct {
 	{"Float32", []sortColumn{{"Float32", float32Pool}}, "k0"},
 	{"Float64", []sortColumn{{"Float64", float64Pool}}, "k0"},
 	{"Decimal32", []sortColumn{{"Decimal32(2)", decimals(-999_999_999, -150, -1, 0, 1, 150, 999_999_999)}}, "k0"},
-	{"Decimal64", []sortColumn{{"Decimal64(4)", decimals(-999_999_999_999_999_999, -1, 0, 1, 1 << 40, 999_999_999_999_999_999)}}, "k0"},
+	{"Decimal64", []sortColumn{{"Decimal64(4)", decimals(-999_999_999_999_999_999, -1, 0, 1, 1<<40, 999_999_999_999_999_999)}}, "k0"},
 	{"Decimal128", []sortColumn{{"Decimal128(10)", append(decimals(math.MinInt64, -1, 0, 1, math.MaxInt64), big, big.Negate())}}, "k0"},
 	{"String", []sortColumn{{"String", stringPool}}, "k0"},
 	{"FixedString", []sortColumn{{"FixedString(3)", []any{"\x00\x00\x00", "a\x00\x00", "a\x00\x01", "ab\x00", "\xff\x00\x00", "\xff\xff\xff"}}}, "k0"},
