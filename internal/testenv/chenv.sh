@@ -3,9 +3,17 @@
 #
 # Usage: bash internal/testenv/chenv.sh install|start|stop|restart|status [single|cluster|all]
 #
-#   install          install clickhouse-server, clickhouse-client, zookeeper, time
-#                    (and node, npm) with apt-get, and the DuckDB reader's npm
-#                    package into internal/duckread, only when something is missing
+#   install TARGET   install what TARGET needs, only what is missing (Debian 12):
+#                    single:  clickhouse-server, clickhouse-client (apt-get), and
+#                             checks Go against go.mod (what `make demo` needs)
+#                    cluster: single's, plus zookeeper (and its Java)
+#                    all:     cluster's, plus what `make test` needs: gcc and
+#                             libc6-dev (-race), time, nodejs, npm, and the DuckDB
+#                             reader's npm package into internal/duckread
+#                    Debian's clickhouse-server package enables a system service;
+#                    where systemd runs, install keeps it from starting and
+#                    disables it (saying so). CHLOAD_INSTALL_DRY_RUN=1 prints
+#                    what would be installed and changes nothing.
 #   start  TARGET    start the servers of TARGET; a running server is left alone
 #   stop   TARGET    SIGTERM, wait up to CHLOAD_STOP_TIMEOUT s, then SIGKILL
 #   restart TARGET   stop then start (regenerates configs)
@@ -67,34 +75,138 @@ ch_server_bin() {
 
 # ---------- install ----------
 
-cmd_install() {
-	install_apt
-	install_duckread
+DRY_RUN="${CHLOAD_INSTALL_DRY_RUN:-0}"
+
+cmd_install() { # target
+	local target="$1"
+	check_go
+	install_apt "$target"
+	[[ "$target" != all ]] || install_duckread
 }
 
-install_apt() {
-	local missing=()
+# check_go: Go at least go.mod's version. Debian 12's golang-go (1.19) is too
+# old and too old to fetch a newer toolchain itself, so a missing or old Go
+# is an error saying how to get one. A Go from 1.21 on fetches go.mod's
+# version through the module proxy by itself (GOTOOLCHAIN=auto, its default):
+# `go version` in the module does that here, once.
+check_go() {
+	local root want have
+	root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+	want="$(sed -n 's/^go \([0-9][0-9.]*\)$/\1/p' "$root/go.mod" | head -n 1)"
+	[[ -n "$want" ]] || die "install: no go directive in $root/go.mod"
+	local arch tgz how
+	arch="$(dpkg --print-architecture 2>/dev/null || echo amd64)"
+	tgz="go$want.linux-$arch.tar.gz"
+	how="install Go $want or later from https://go.dev/dl/ (as root: curl -fsSLO https://go.dev/dl/$tgz && rm -rf /usr/local/go && tar -C /usr/local -xzf $tgz && export PATH=/usr/local/go/bin:\$PATH); Debian 12's golang-go package (1.19) is too old"
+	if ! command -v go >/dev/null 2>&1; then
+		go_problem "install: go not found: $how"
+		return
+	fi
+	have="$(cd "$root" && go env GOVERSION 2>/dev/null | sed 's/^go//')" || true
+	if [[ -z "$have" ]]; then
+		have="$(go version 2>/dev/null | sed -n 's/^go version go\([0-9][0-9.]*\).*/\1/p')"
+	fi
+	if ! version_at_least "$have" "$want"; then
+		if version_at_least "$have" 1.21; then
+			how="let this go fetch Go $want through the module proxy (GOTOOLCHAIN=auto; it is $(go env GOTOOLCHAIN 2>/dev/null || echo unknown) now), or $how"
+		fi
+		go_problem "install: go.mod needs Go $want, this go is ${have:-of unknown version}: $how"
+	fi
+	log "install: Go $have present (go.mod needs $want)"
+}
+
+# go_problem message: fatal, except in a dry run, which reports it and goes
+# on to list the rest.
+go_problem() {
+	[[ "$DRY_RUN" == 1 ]] || die "$1"
+	log "install (dry run): would fail: ${1#install: }"
+}
+
+# version_at_least have want: dotted versions, numerically.
+version_at_least() {
+	[[ -n "$1" ]] || return 1
+	[[ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n 1)" == "$2" ]]
+}
+
+# missing_packages target: the apt packages target needs that are absent.
+missing_packages() {
+	local target="$1" missing=()
 	command -v clickhouse-server >/dev/null 2>&1 || [[ -x /usr/sbin/clickhouse-server ]] || missing+=(clickhouse-server)
 	command -v clickhouse-client >/dev/null 2>&1 || missing+=(clickhouse-client)
-	[[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
-	[[ -x /usr/bin/time ]] || missing+=(time)
-	command -v node >/dev/null 2>&1 || missing+=(nodejs)
-	command -v npm >/dev/null 2>&1 || missing+=(npm)
+	if [[ "$target" != single ]]; then
+		[[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
+	fi
+	if [[ "$target" == all ]]; then
+		command -v gcc >/dev/null 2>&1 || missing+=(gcc)
+		[[ -f /usr/include/stdlib.h ]] || missing+=(libc6-dev)
+		[[ -x /usr/bin/time ]] || missing+=(time)
+		command -v node >/dev/null 2>&1 || missing+=(nodejs)
+		command -v npm >/dev/null 2>&1 || missing+=(npm)
+	fi
+	echo "${missing[*]}"
+}
+
+install_apt() { # target
+	local target="$1" missing=()
+	read -r -a missing <<<"$(missing_packages "$target")"
 	if ((${#missing[@]} == 0)); then
-		log "install: every apt package present"
+		log "install: every apt package $target needs is present"
+		return
+	fi
+	if [[ "$DRY_RUN" == 1 ]]; then
+		log "install (dry run): would apt-get install ${missing[*]}"
+		if [[ " ${missing[*]} " == *" clickhouse-server "* ]] && systemd_running; then
+			log "install (dry run): would keep Debian's clickhouse-server service from starting and disable it (systemd runs here)"
+		fi
 		return
 	fi
 	local sudo=()
 	((EUID == 0)) || sudo=(sudo)
+	# Debian's clickhouse-server package enables a system service and starts
+	# it (on 9000/8123, data in /var/lib/clickhouse). A policy-rc.d that
+	# refuses every start keeps it from starting during the install; the
+	# unit is disabled afterwards (below). An existing policy-rc.d is left
+	# as it is.
+	local policy=/usr/sbin/policy-rc.d ours=0
+	if [[ " ${missing[*]} " == *" clickhouse-server "* && ! -e "$policy" ]]; then
+		printf '#!/bin/sh\n# chenv.sh: no service starts during its apt-get install\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+		"${sudo[@]}" chmod 755 "$policy"
+		ours=1
+	fi
 	# apt-get update once: only when the package lists are empty.
 	if ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
 		"${sudo[@]}" apt-get update
 	fi
 	log "install: ${missing[*]}"
+	local rc=0
 	if ! DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; then
 		# Stale package lists: refresh them once and try again.
-		"${sudo[@]}" apt-get update
-		DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}"
+		"${sudo[@]}" apt-get update && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
+	fi
+	((ours == 0)) || "${sudo[@]}" rm -f "$policy"
+	((rc == 0)) || die "install: apt-get install ${missing[*]} failed"
+	if [[ " ${missing[*]} " == *" clickhouse-server "* ]]; then
+		quiet_system_clickhouse "${sudo[@]}"
+	fi
+}
+
+# systemd_running: systemd is the init system here (not the case in most
+# containers).
+systemd_running() { [[ -d /run/systemd/system ]]; }
+
+# quiet_system_clickhouse [sudo]: after installing clickhouse-server, stop
+# and disable the system service the package enabled, and say so. The test
+# servers are started by this script on their own ports; a system server
+# would hold 9000 and 8123 and start at every boot.
+quiet_system_clickhouse() {
+	if ! systemd_running; then
+		log "install: Debian's clickhouse-server package ships a system service (clickhouse-server); systemd does not run here, so it was not started"
+		return
+	fi
+	if "$@" systemctl disable --now clickhouse-server.service >/dev/null 2>&1; then
+		log "install: Debian's clickhouse-server package enabled a system service (clickhouse-server.service, ports 9000 and 8123); chenv.sh stopped and disabled it. To use it: systemctl enable --now clickhouse-server"
+	else
+		log "install: could not disable the system service clickhouse-server.service that Debian's package enabled; check: systemctl status clickhouse-server"
 	fi
 }
 
@@ -108,6 +220,10 @@ install_duckread() {
 	have="$(sed -n 's/^  "version": "\([^"]*\)".*/\1/p' "$d/node_modules/@duckdb/node-api/package.json" 2>/dev/null | head -n 1 || true)"
 	if [[ -n "$want" && "$have" == "$want" ]]; then
 		log "install: @duckdb/node-api $have present"
+		return
+	fi
+	if [[ "$DRY_RUN" == 1 ]]; then
+		log "install (dry run): would npm ci @duckdb/node-api ${want:-?} into $d/node_modules (have ${have:-none})"
 		return
 	fi
 	log "install: @duckdb/node-api ${want:-?} into $d/node_modules (have ${have:-none})"
@@ -478,7 +594,7 @@ main() {
 	local cmd="${1:-}" target="${2:-all}"
 	case "$target" in single | cluster | all) ;; *) usage ;; esac
 	case "$cmd" in
-	install) cmd_install ;;
+	install) cmd_install "$target" ;;
 	start)
 		[[ "$target" == cluster ]] || start_single
 		[[ "$target" == single ]] || start_cluster
