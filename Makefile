@@ -6,7 +6,7 @@ BIN := bin/chload
 CHENV := bash internal/testenv/chenv.sh
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 
-.PHONY: build test test-unit fuzz test-matrix demo bench testenv-up testenv-down vet fmt clean
+.PHONY: build test test-unit fuzz test-matrix demo bench testenv-up testenv-down deps deps-check vet fmt clean
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/chload
@@ -15,12 +15,23 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
+# What every target needs, installed when missing (Debian 12; see README
+# "Development"): `make deps` installs it, `make deps-check` only says what
+# would be installed. Targets install first and build after, so a missing or
+# old Go is reported with how to get it.
+deps:
+	$(CHENV) install all
+
+deps-check:
+	CHLOAD_INSTALL_DRY_RUN=1 $(CHENV) install all
+
 # Every test, servers included: install what is missing, start the single node
 # and the 2x2 cluster from empty data, run the tests with the race detector,
 # stop the servers. Packages run one at a time (-p 1): the failover tests kill
 # and restart cluster nodes, which other packages' cluster tests would feel.
-test: build
-	$(CHENV) install
+test:
+	$(CHENV) install all
+	$(MAKE) --no-print-directory build
 	$(CHENV) clean all
 	$(CHENV) start all
 	CHLOAD_E2E=1 $(GO) test -race -count=1 -p 1 -timeout 25m ./... ; rc=$$?; $(CHENV) stop all; exit $$rc
@@ -35,8 +46,9 @@ fuzz:
 
 # The whole Parquet acceptance matrix (every codec x page version x encoding;
 # `make test` runs a pairwise subset), against the single node and DuckDB.
-test-matrix: build
-	$(CHENV) install
+test-matrix:
+	$(CHENV) install all
+	$(MAKE) --no-print-directory build
 	$(CHENV) start single
 	CHLOAD_E2E=1 CHLOAD_MATRIX=full $(GO) test -count=1 -timeout 20m ./internal/pqmatrix/ ; rc=$$?; $(CHENV) stop single; exit $$rc
 
@@ -45,10 +57,12 @@ test-unit:
 	CHLOAD_E2E=0 $(GO) test -count=1 ./...
 
 # The quickstart: a throwaway ClickHouse on its own ports and directory, 200k
-# generated rows, validate, dry-run, run, and what landed.
+# generated rows, validate, dry-run, run, and what landed. It installs only
+# what the single node needs (no ZooKeeper, Java, gcc or npm).
 DEMO_ENV := CHLOAD_TESTENV_DIR=/tmp/chload-demo CHLOAD_SINGLE_TCP_PORT=19400 CHLOAD_SINGLE_HTTP_PORT=18400 CHLOAD_SINGLE_INTERSERVER_PORT=19409
-demo: build
-	$(CHENV) install
+demo:
+	$(CHENV) install single
+	$(MAKE) --no-print-directory build
 	$(DEMO_ENV) $(CHENV) start single
 	CH_PORT=19400 bash examples/quickstart/demo.sh; rc=$$?; $(DEMO_ENV) $(CHENV) stop single; exit $$rc
 
@@ -56,13 +70,14 @@ demo: build
 # same run; prints both times, the ratio and chload's peak RSS. Then on the
 # 2x2 cluster: chload into a Distributed table against clickhouse-client's
 # insert_distributed_sync insert through it (the `bench-cluster:` line).
-bench: build
-	$(CHENV) install
+bench:
+	$(CHENV) install all
+	$(MAKE) --no-print-directory build
 	$(CHENV) start all
 	BENCH_CLUSTER=1 bash internal/bench/bench.sh; rc=$$?; $(CHENV) stop all; exit $$rc
 
 testenv-up:
-	$(CHENV) install
+	$(CHENV) install all
 	$(CHENV) start all
 
 testenv-down:
