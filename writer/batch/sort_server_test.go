@@ -105,9 +105,10 @@ var sortCases = []struct {
 	}, "(k0, k1, k2)"},
 }
 
-// TestServerCountsBlocksSorted inserts one batch per sortable type through
-// chload's inserter into a table ordered by that type, and asserts the
-// server found the block already sorted: its MergeTreeDataWriterBlocks and
+// TestServerCountsBlocksSorted inserts batches of each sortable type through
+// chload's inserter into a table ordered by that type, as one unsorted chunk
+// and as chunks sorted while reading, and asserts the server found each
+// block already sorted: its MergeTreeDataWriterBlocks and
 // MergeTreeDataWriterBlocksAlreadySorted counters (server-wide, one per
 // part written) both grow by one across the insert. Another client's insert
 // in between makes the deltas larger; the insert is then repeated.
@@ -161,29 +162,34 @@ func TestServerCountsBlocksSorted(t *testing.T) {
 			defer conv.Release()
 			w := chserver.NewInserter(conn, writer.ConnParams{Addrs: []string{addr}, User: "default", Compression: "lz4"}, pl.Insert(), mem)
 			defer w.Close()
+			// The batch as one unsorted chunk (sorted at insert time), and as
+			// three chunks sorted while reading (merged at insert time).
 			inserts := 0
-			for attempt := 1; ; attempt++ {
-				blocks0, sorted0 := writerCounters(t, conn)
+			whole := func() *batch.Batch {
 				conv.Retain()
-				b := &batch.Batch{Partition: "tuple()", Chunks: []arrow.Record{conv}, Rows: conv.NumRows()}
-				err := w.Insert(ctx, b)
-				b.Release()
-				if err != nil {
-					t.Fatalf("insert: %v", err)
-				}
-				inserts++
-				blocks1, sorted1 := writerCounters(t, conn)
-				if blocks1-blocks0 == 1 {
-					if sorted1-sorted0 != 1 {
-						t.Errorf("the server re-sorted chload's block: MergeTreeDataWriterBlocksAlreadySorted grew by %d for 1 block", sorted1-sorted0)
-					}
-					break
-				}
-				if attempt == 5 {
-					t.Fatalf("another client wrote blocks during each of %d inserts (last: %d blocks); cannot tell whether ours was sorted", attempt, blocks1-blocks0)
-				}
-				t.Logf("attempt %d: %d blocks written during the insert (another client's too); again", attempt, blocks1-blocks0)
+				return &batch.Batch{Partition: "tuple()", Chunks: []arrow.Record{conv}, Rows: conv.NumRows()}
 			}
+			inserts += insertCountedSorted(t, conn, w, "one chunk", whole)
+			merged := func() *batch.Batch {
+				b := &batch.Batch{Partition: "tuple()", SortedChunks: true}
+				n := conv.NumRows()
+				for _, r := range [][2]int64{{0, n / 3}, {n / 3, n/3 + 1}, {n/3 + 1, n}} {
+					part := conv.NewSlice(r[0], r[1])
+					order, err := batch.SortPermutation([]arrow.Record{part}, pl.Insert().Sorting, mem)
+					if err != nil {
+						t.Fatal(err)
+					}
+					pieces, err := batch.SplitRows(ctx, batch.Rows{Record: part, Order: order}, mem)
+					part.Release()
+					if err != nil || len(pieces.List) != 1 || !pieces.Sorted {
+						t.Fatalf("split rows: %v (%d pieces, sorted %v)", err, len(pieces.List), pieces.Sorted)
+					}
+					b.Chunks = append(b.Chunks, pieces.List[0].Record)
+					b.Rows += pieces.List[0].Record.NumRows()
+				}
+				return b
+			}
+			inserts += insertCountedSorted(t, conn, w, "sorted chunks", merged)
 			var count uint64
 			if err := conn.QueryRow(ctx, fmt.Sprintf("SELECT count() FROM %s.%s", db, table)).Scan(&count); err != nil {
 				t.Fatal(err)
@@ -192,6 +198,34 @@ func TestServerCountsBlocksSorted(t *testing.T) {
 				t.Errorf("%d rows in the table, want %d", count, want)
 			}
 		})
+	}
+}
+
+// insertCountedSorted inserts the batch mk makes through w and asserts the
+// server counted its block as already sorted; it returns the number of
+// inserts made (another client's insert in between makes the counters'
+// deltas larger than one block, and the insert is then repeated).
+func insertCountedSorted(t *testing.T, conn driver.Conn, w *chserver.Inserter, what string, mk func() *batch.Batch) int {
+	t.Helper()
+	for attempt := 1; ; attempt++ {
+		blocks0, sorted0 := writerCounters(t, conn)
+		b := mk()
+		err := w.Insert(context.Background(), b)
+		b.Release()
+		if err != nil {
+			t.Fatalf("insert %s: %v", what, err)
+		}
+		blocks1, sorted1 := writerCounters(t, conn)
+		if blocks1-blocks0 == 1 {
+			if sorted1-sorted0 != 1 {
+				t.Errorf("%s: the server re-sorted chload's block: MergeTreeDataWriterBlocksAlreadySorted grew by %d for 1 block", what, sorted1-sorted0)
+			}
+			return attempt
+		}
+		if attempt == 5 {
+			t.Fatalf("%s: another client wrote blocks during each of %d inserts (last: %d blocks); cannot tell whether ours was sorted", what, attempt, blocks1-blocks0)
+		}
+		t.Logf("%s: attempt %d: %d blocks written during the insert (another client's too); again", what, attempt, blocks1-blocks0)
 	}
 }
 
