@@ -172,6 +172,8 @@ install_apt() { # target
 		printf '#!/bin/sh\n# chenv.sh: no service starts during its apt-get install\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
 		"${sudo[@]}" chmod 755 "$policy"
 		ours=1
+		# Removed below, and here if apt-get is interrupted.
+		trap "${sudo[*]} rm -f $policy" EXIT
 	fi
 	# apt-get update once: only when the package lists are empty.
 	if ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
@@ -183,7 +185,10 @@ install_apt() { # target
 		# Stale package lists: refresh them once and try again.
 		"${sudo[@]}" apt-get update && DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" || rc=$?
 	fi
-	((ours == 0)) || "${sudo[@]}" rm -f "$policy"
+	if ((ours == 1)); then
+		"${sudo[@]}" rm -f "$policy"
+		trap - EXIT
+	fi
 	((rc == 0)) || die "install: apt-get install ${missing[*]} failed"
 	if [[ " ${missing[*]} " == *" clickhouse-server "* ]]; then
 		quiet_system_clickhouse "${sudo[@]}"
