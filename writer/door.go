@@ -16,6 +16,7 @@ package writer
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -69,7 +70,7 @@ type Node interface {
 // ConnParams says how to reach a server.
 type ConnParams struct {
 	// Addrs are "host:port" addresses of the native protocol, tried in
-	// order.
+	// order: the node is the first that answers.
 	Addrs []string
 	// User and Password authenticate; Password is never logged.
 	User, Password string
@@ -79,6 +80,9 @@ type ConnParams struct {
 	Compression string
 	// DialTimeout bounds connecting. Optional, defaults to 10s.
 	DialTimeout time.Duration
+	// TLS, when set, encrypts the native protocol (every connection, the
+	// queries' and the inserts'). Optional, defaults to none: plain TCP.
+	TLS *tls.Config
 	// MaxConns caps open connections. Optional, defaults to 4.
 	MaxConns int
 	// Logger receives the client library's own messages at debug level.
