@@ -194,6 +194,10 @@ func (c *Conn) handshake(ctx context.Context) error {
 	}
 	packet, err := c.r.ReadByte()
 	if err != nil {
+		if c.opts.TLS == nil {
+			// A TLS port drops a plain hello.
+			return fmt.Errorf("read hello: %w (if %s is the server's secure port, usually 9440, set secure: true)", err, c.opts.Addr)
+		}
 		return fmt.Errorf("read hello: %w", err)
 	}
 	switch packet {
