@@ -144,7 +144,8 @@ func (t *Target) open(ctx context.Context, d Dialer) error {
 // are dialled too, for HostStates.
 func (t *Target) discover(ctx context.Context, d Dialer) error {
 	var errs []error
-	for _, addr := range t.params.Conn.Addrs {
+	addrs := t.params.Conn.Addrs
+	for i, addr := range addrs {
 		st := HostState{Addr: addr}
 		switch {
 		case t.first == nil:
@@ -157,7 +158,9 @@ func (t *Target) discover(ctx context.Context, d Dialer) error {
 			}
 			if st.Err != nil {
 				errs = append(errs, st.Err)
-				t.log.Warn("host does not answer; trying the next one", "host", addr, "error", st.Err)
+				if i < len(addrs)-1 {
+					t.log.Warn("host does not answer; trying the next one", "host", addr, "error", st.Err)
+				}
 			}
 			continue
 		case t.params.ProbeHosts:

@@ -73,6 +73,7 @@ func TestHostsInOrderAgainstServer(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("dry-run exit %d:\n%s\n%s", code, out, errs)
 	}
+	t.Logf("dry run:\n%s", out)
 	for _, w := range []string{"host " + dead + ": does not answer: ", "connection refused", "host " + live + ": answers (used)"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("dry run lacks %q:\n%s", w, out)
@@ -112,6 +113,7 @@ func TestHTTPPortAgainstServer(t *testing.T) {
 	addr := testenv.HTTPAddr(t)
 	env["CONN"] = fmt.Sprintf("    hosts: [%q]", addr)
 	code, out, errs := runCLI(t, env, "run", job)
+	t.Logf("stderr:\n%s", errs)
 	want := addr + " is ClickHouse's HTTP port; chload speaks the native protocol (usually port 9000"
 	if code != exitServer || !strings.Contains(errs, want) {
 		t.Fatalf("exit %d, want %d saying %q:\n%s\n%s", code, exitServer, want, out, errs)
