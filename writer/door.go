@@ -26,8 +26,9 @@ import (
 	"github.com/chload/chload/writer/loadmon"
 )
 
-// Dialer connects to ClickHouse servers. Open calls it once for the hosts
-// of the job and once per replica of a cluster.
+// Dialer connects to ClickHouse servers. Open calls it with one address
+// at a time: for the job's hosts in order until one answers (for every
+// host in a dry run), and once per replica of a cluster.
 type Dialer interface {
 	// Dial connects to the first of p.Addrs that answers and checks it
 	// answers queries. Its errors are *ServerError.
