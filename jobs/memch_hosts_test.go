@@ -1,9 +1,12 @@
 package jobs
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/chload/chload/internal/memch"
 	"github.com/chload/chload/writer"
@@ -99,5 +102,68 @@ func TestMemClusterDiscoveryThroughNextHost(t *testing.T) {
 		if in.Server == servers[0][0].Addr() {
 			t.Errorf("insert %s went to the replica that is down", in)
 		}
+	}
+}
+
+// brokenDialer dials through d, but the node of addr loses its connection
+// on the first query (a transient server error).
+type brokenDialer struct {
+	d    writer.Dialer
+	addr string
+}
+
+func (b brokenDialer) Dial(ctx context.Context, p writer.ConnParams) (writer.Node, error) {
+	n, err := b.d.Dial(ctx, p)
+	if err != nil || len(p.Addrs) != 1 || p.Addrs[0] != b.addr {
+		return n, err
+	}
+	return brokenNode{n, b.addr}, nil
+}
+
+type brokenNode struct {
+	writer.Node
+	addr string
+}
+
+func (n brokenNode) Server(context.Context) (writer.ServerInfo, error) {
+	err := memch.NetworkError(n.addr)
+	err.Op = "read server version"
+	return writer.ServerInfo{}, err
+}
+
+// TestMemDiscoveryPassesOverBrokenHost: a host that answers but whose
+// connection breaks while the server is read is passed over for the next
+// host, which the run then writes to.
+func TestMemDiscoveryPassesOverBrokenHost(t *testing.T) {
+	house := memch.NewHouse()
+	var servers []*memch.Server
+	for _, addr := range []string{"ch0:9000", "ch1:9000"} {
+		s := house.AddServer(memch.ServerParams{Addr: addr})
+		s.CreateTable(eventsTable("db.events", "MergeTree"))
+		servers = append(servers, s)
+	}
+	glob, _ := generate(t, 3_000, 1, 3_000)
+	job := clusterJob(t, glob, "db.events", "", "", "ch0:9000", "ch1:9000")
+	dialer := brokenDialer{house.Dialer(), "ch0:9000"}
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	if _, err := Run(context.Background(), job, RunParams{Logger: testLogger(t), ClickHouse: dialer, Mem: mem}); err != nil {
+		t.Fatal(err)
+	}
+	mem.AssertSize(t, 0)
+	checkEveryRowOnce(t, glob, house.Inserts())
+	for _, in := range house.Inserts() {
+		if in.Server != "ch1:9000" {
+			t.Errorf("insert %s went to %s", in, in.Server)
+		}
+	}
+	if n := house.OpenConns(); n != 0 {
+		t.Errorf("%d connections left open", n)
+	}
+	rep, err := DryRun(context.Background(), job, RunParams{Logger: testLogger(t), ClickHouse: dialer, Mem: mem})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Hosts) != 2 || rep.Hosts[0].Used || !strings.Contains(rep.Hosts[0].Error, "connection reset") || !rep.Hosts[1].Used {
+		t.Fatalf("dry run hosts %+v; want ch0 passed over with its error, ch1 used", rep.Hosts)
 	}
 }
