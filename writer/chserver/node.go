@@ -54,7 +54,11 @@ func dialAddr(ctx context.Context, p writer.ConnParams, addr string) (*Node, *wr
 	nc.Close()
 	conn, err := Connect(ctx, p)
 	if err != nil {
-		return nil, err.(*writer.ServerError)
+		se, ok := err.(*writer.ServerError)
+		if !ok {
+			se = serverError("connect to "+addr, err)
+		}
+		return nil, se
 	}
 	return NewNode(conn, p), nil
 }
