@@ -59,7 +59,7 @@ test-unit:
 # The quickstart: a throwaway ClickHouse on its own ports and directory, 200k
 # generated rows, validate, dry-run, run, and what landed. It installs only
 # what the single node needs (no ZooKeeper, Java, gcc or npm).
-DEMO_ENV := CHLOAD_TESTENV_DIR=/tmp/chload-demo CHLOAD_SINGLE_TCP_PORT=19400 CHLOAD_SINGLE_HTTP_PORT=18400 CHLOAD_SINGLE_INTERSERVER_PORT=19409
+DEMO_ENV := CHLOAD_TESTENV_DIR=/tmp/chload-demo CHLOAD_SINGLE_TCP_PORT=19400 CHLOAD_SINGLE_HTTP_PORT=18400 CHLOAD_SINGLE_INTERSERVER_PORT=19409 CHLOAD_SINGLE_TLS_PORT=19449
 demo:
 	$(CHENV) install single
 	$(MAKE) --no-print-directory build

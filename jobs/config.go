@@ -156,6 +156,19 @@ type ClickHouse struct {
 	Compression string `yaml:"compression"`
 	// DialTimeout bounds connecting. Optional, defaults to 10s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
+	// Secure speaks the native protocol over TLS (the server's
+	// tcp_port_secure, usually 9440). Optional, defaults to false.
+	Secure bool `yaml:"secure"`
+	// CAFile is a PEM file of the CAs that sign the server's certificate.
+	// Optional, defaults to the system's CAs.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a PEM client certificate and its key, for
+	// servers that ask for one. Optional; both or neither.
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// InsecureSkipVerify accepts any server certificate: for tests only.
+	// Optional, defaults to false.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
 // Write is the write section.
@@ -391,6 +404,9 @@ func (j *Job) Validate() error {
 	}
 	if j.Target.ClickHouse.DialTimeout < 0 {
 		bad("target.clickhouse.dial_timeout", "must be positive")
+	}
+	if _, err := j.Target.ClickHouse.TLSConfig(); err != nil {
+		errs = append(errs, err)
 	}
 	w := j.Write
 	if w.Mode != "append" {

@@ -39,9 +39,24 @@ type DryRunReport struct {
 	// MaxConcurrency is the most inserts the run would have in flight at
 	// once, over all nodes.
 	MaxConcurrency int `json:"max_concurrency"`
+	// Hosts is how each of target.clickhouse.hosts answered, in the order
+	// listed: the run reads the server and the table through the first
+	// that answers (and on one node writes to it).
+	Hosts []DryRunHost `json:"hosts"`
 	// Nodes is every node's load now and the inserts it would get.
 	Nodes []DryRunNode `json:"nodes"`
 	Notes []string     `json:"notes,omitempty"`
+}
+
+// DryRunHost is one of target.clickhouse.hosts as the dry run found it.
+type DryRunHost struct {
+	Addr string `json:"addr"`
+	// Answered says the host answered; Error says why it did not.
+	Answered bool   `json:"answered"`
+	Error    string `json:"error,omitempty"`
+	// Used says the run would go through this host: the first that
+	// answered.
+	Used bool `json:"used"`
 }
 
 // DryRunNode is one node's current load as the load monitor sees it.
@@ -85,6 +100,7 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	p.probeHosts = true
 	sess, err := openSession(ctx, job, log.With("job", job.Name), p)
 	if err != nil {
 		return nil, err
@@ -130,6 +146,13 @@ func DryRun(ctx context.Context, job *Job, p RunParams) (*DryRunReport, error) {
 	}
 	if t := sess.dest.Topology; t != nil {
 		rep.Cluster, rep.Distributed, rep.ShardingKey = t.Cluster, sess.dest.Distributed, sess.dest.ShardingKeyText()
+	}
+	for _, h := range sess.target.Hosts() {
+		dh := DryRunHost{Addr: h.Addr, Answered: h.Answered, Used: h.Used}
+		if h.Err != nil {
+			dh.Error = h.Err.Error()
+		}
+		rep.Hosts = append(rep.Hosts, dh)
 	}
 	for _, l := range now.Nodes {
 		n := DryRunNode{Addr: l.Addr, Shard: l.Shard, Replica: l.Replica, Limit: l.Limit, Reason: l.Reason,

@@ -52,9 +52,9 @@ type partitionProgress struct {
 	shard     int
 	partition string
 	complete  bool
-	batches  int // emitted, known once complete
-	written  int
-	done     bool
+	batches   int // emitted, known once complete
+	written   int
+	done      bool
 }
 
 func newPartitionTracker(mode writeMode) *partitionTracker {

@@ -33,6 +33,9 @@ type RunParams struct {
 	// ClickHouse reaches the servers. Optional, defaults to the native
 	// protocol (chserver.Dialer); tests pass an in-memory one.
 	ClickHouse writer.Dialer
+	// probeHosts dials every listed host, to report how each answered (dry
+	// runs).
+	probeHosts bool
 }
 
 // dialer is p.ClickHouse or the native protocol.

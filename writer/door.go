@@ -16,6 +16,7 @@ package writer
 
 import (
 	"context"
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -25,8 +26,9 @@ import (
 	"github.com/chload/chload/writer/loadmon"
 )
 
-// Dialer connects to ClickHouse servers. Open calls it once for the hosts
-// of the job and once per replica of a cluster.
+// Dialer connects to ClickHouse servers. Open calls it with one address
+// at a time: for the job's hosts in order until one answers (for every
+// host in a dry run), and once per replica of a cluster.
 type Dialer interface {
 	// Dial connects to the first of p.Addrs that answers and checks it
 	// answers queries. Its errors are *ServerError.
@@ -69,7 +71,7 @@ type Node interface {
 // ConnParams says how to reach a server.
 type ConnParams struct {
 	// Addrs are "host:port" addresses of the native protocol, tried in
-	// order.
+	// order: the node is the first that answers.
 	Addrs []string
 	// User and Password authenticate; Password is never logged.
 	User, Password string
@@ -79,6 +81,9 @@ type ConnParams struct {
 	Compression string
 	// DialTimeout bounds connecting. Optional, defaults to 10s.
 	DialTimeout time.Duration
+	// TLS, when set, encrypts the native protocol (every connection, the
+	// queries' and the inserts'). Optional, defaults to none: plain TCP.
+	TLS *tls.Config
 	// MaxConns caps open connections. Optional, defaults to 4.
 	MaxConns int
 	// Logger receives the client library's own messages at debug level.

@@ -2,6 +2,7 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,8 +16,12 @@ import (
 // OpenParams say which target to open and how hard to write to it.
 type OpenParams struct {
 	// Conn reaches the servers: Conn.Addrs are the job's hosts, tried in
-	// order; a cluster's replicas are reached with the same credentials.
+	// order, one at a time; a cluster's replicas are reached with the same
+	// credentials.
 	Conn ConnParams
+	// ProbeHosts dials every one of Conn.Addrs, also those after the first
+	// that answers, so that Hosts says how each answered; dry runs set it.
+	ProbeHosts bool
 	// Target names the table, and the cluster for a local table.
 	Target DestinationParams
 	// Concurrency is the fixed number of concurrent inserts per node; 0
@@ -38,7 +43,9 @@ type OpenParams struct {
 type Target struct {
 	params  OpenParams
 	log     *slog.Logger
-	first   Node // the first host that answered
+	first   Node   // the first host that answered
+	addr    string // its address
+	hosts   []HostState
 	server  ServerInfo
 	dest    *Destination
 	nodes   []targetNode
@@ -52,6 +59,20 @@ type Target struct {
 	stopped sync.WaitGroup
 	// parts counts the parts the inserts created.
 	parts atomic.Int64
+}
+
+// HostState is how one of the job's hosts (OpenParams.Conn.Addrs) answered
+// when the target was opened.
+type HostState struct {
+	// Addr is the host's "host:port".
+	Addr string
+	// Answered says the host answered; Err says why it did not. Neither:
+	// it was not tried, as an earlier host answered.
+	Answered bool
+	Err      error
+	// Used says the run reads the server and the table through this host
+	// (and, on one node, writes to it).
+	Used bool
 }
 
 // targetNode is one node written.
@@ -90,17 +111,10 @@ func Open(ctx context.Context, d Dialer, p OpenParams) (*Target, error) {
 
 func (t *Target) open(ctx context.Context, d Dialer) error {
 	p := t.params
-	var err error
-	if t.first, err = d.Dial(ctx, t.connParams(p.Conn.Addrs)); err != nil {
+	if err := t.discover(ctx, d); err != nil {
 		return err
 	}
-	if t.server, err = t.first.Server(ctx); err != nil {
-		return err
-	}
-	t.log.Info("connected", "server", t.server.Version, "timezone", t.server.Timezone, "hosts", p.Conn.Addrs)
-	if t.dest, err = resolveDestination(ctx, t.first, p.Target); err != nil {
-		return err
-	}
+	t.log.Info("connected", "server", t.server.Version, "timezone", t.server.Timezone, "host", t.addr)
 	if err := t.connectNodes(ctx, d); err != nil {
 		return err
 	}
@@ -121,6 +135,83 @@ func (t *Target) open(ctx context.Context, d Dialer) error {
 	return t.monitor.Poll(ctx)
 }
 
+// discover tries the job's hosts in order and reads the server and the
+// destination (a cluster's topology included) through the first that
+// answers. A host that does not answer, or whose connection fails while
+// being read, is passed over for the next; a problem with the table itself
+// (a *TargetError, or an exception the server raised) would be the same on
+// every host and ends Open. With ProbeHosts, the hosts after the one used
+// are dialled too, for HostStates.
+func (t *Target) discover(ctx context.Context, d Dialer) error {
+	var errs []error
+	addrs := t.params.Conn.Addrs
+	for i, addr := range addrs {
+		st := HostState{Addr: addr}
+		switch {
+		case t.first == nil:
+			var final bool
+			final, st.Err = t.discoverThrough(ctx, d, addr)
+			st.Answered, st.Used = t.first != nil, t.first != nil
+			t.hosts = append(t.hosts, st)
+			if final {
+				return st.Err
+			}
+			if st.Err != nil {
+				errs = append(errs, st.Err)
+				if i < len(addrs)-1 {
+					t.log.Warn("host does not answer; trying the next one", "host", addr, "error", st.Err)
+				}
+			}
+			continue
+		case t.params.ProbeHosts:
+			var n Node
+			if n, st.Err = d.Dial(ctx, t.connParams([]string{addr})); st.Err == nil {
+				st.Answered = true
+				n.Close()
+			}
+		}
+		t.hosts = append(t.hosts, st)
+	}
+	switch {
+	case t.first != nil:
+		return nil
+	case len(errs) == 1:
+		return errs[0]
+	}
+	transient := true
+	msgs := make([]string, len(errs))
+	for i, err := range errs {
+		var se *ServerError
+		transient = transient && errors.As(err, &se) && se.Transient
+		msgs[i] = err.Error()
+	}
+	return &ServerError{Op: "connect to target.clickhouse.hosts", Err: fmt.Errorf("no host answers: %s", strings.Join(msgs, "; ")), Transient: transient}
+}
+
+// discoverThrough connects to addr and reads the server and the
+// destination through it, making it the target's first node. It reports
+// final when the error would be the same through any host (the table is
+// missing, say) or the context is done: then the node is kept (Close
+// closes it) and Open ends.
+func (t *Target) discoverThrough(ctx context.Context, d Dialer, addr string) (final bool, err error) {
+	n, err := d.Dial(ctx, t.connParams([]string{addr}))
+	if err != nil {
+		return ctx.Err() != nil, err
+	}
+	server, err := n.Server(ctx)
+	var dest *Destination
+	if err == nil {
+		dest, err = resolveDestination(ctx, n, t.params.Target)
+	}
+	var se *ServerError
+	if err != nil && ctx.Err() == nil && errors.As(err, &se) && se.Transient {
+		n.Close()
+		return false, err
+	}
+	t.first, t.addr, t.server, t.dest = n, addr, server, dest
+	return err != nil, err
+}
+
 // connParams are p.Conn for addrs, with room for the node's inserts.
 func (t *Target) connParams(addrs []string) ConnParams {
 	c := t.params.Conn
@@ -135,7 +226,7 @@ func (t *Target) connParams(addrs []string) ConnParams {
 func (t *Target) connectNodes(ctx context.Context, d Dialer) error {
 	topo := t.dest.Topology
 	if topo == nil {
-		addr := t.params.Conn.Addrs[0]
+		addr := t.addr
 		t.nodes = []targetNode{{addr: addr, shard: 1, replica: 1, node: t.first}}
 		t.byAddr[addr] = t.first
 		t.shards = [][]string{{addr}}
@@ -229,6 +320,13 @@ func (t *Target) MaxInFlight() int {
 	}
 	return max(1, total)
 }
+
+// Hosts says how each of the job's hosts answered, in the order listed.
+func (t *Target) Hosts() []HostState { return t.hosts }
+
+// Addr is the host the server and the table were read through: on one
+// node, the node written.
+func (t *Target) Addr() string { return t.addr }
 
 // Server is the first host's version and capabilities.
 func (t *Target) Server() ServerInfo { return t.server }

@@ -32,6 +32,7 @@ func printDryRun(w io.Writer, r *jobs.DryRunReport) {
 		}
 		fmt.Fprintln(w)
 	}
+	printHosts(w, r.Hosts)
 	fmt.Fprintf(w, "splits: %d, rows: %d, estimated bytes: %s, batch_rows: %d\n\n", r.Splits, r.Rows, humanBytes(r.EstimatedBytes), r.BatchRows)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shard\treplica\tpartition\trows\test. bytes\tbatches (new parts)\tcurrent parts\tcurrent rows\t")
@@ -53,6 +54,22 @@ func printDryRun(w io.Writer, r *jobs.DryRunReport) {
 	tw.Flush()
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "note: %s\n", n)
+	}
+}
+
+// printHosts says how each of target.clickhouse.hosts answered.
+func printHosts(w io.Writer, hosts []jobs.DryRunHost) {
+	for _, h := range hosts {
+		switch {
+		case h.Used:
+			fmt.Fprintf(w, "host %s: answers (used)\n", h.Addr)
+		case h.Answered:
+			fmt.Fprintf(w, "host %s: answers\n", h.Addr)
+		case h.Error != "":
+			fmt.Fprintf(w, "host %s: does not answer: %s\n", h.Addr, h.Error)
+		default:
+			fmt.Fprintf(w, "host %s: not tried\n", h.Addr)
+		}
 	}
 }
 

@@ -4,7 +4,7 @@
 # Usage: bash internal/testenv/chenv.sh install|start|stop|restart|status [single|cluster|all]
 #
 #   install TARGET   install what TARGET needs, only what is missing (Debian 12):
-#                    single:  clickhouse-server, clickhouse-client (apt-get), and
+#                    single:  clickhouse-server, clickhouse-client, openssl (apt-get), and
 #                             checks Go against go.mod (what `make demo` needs)
 #                    cluster: single's, plus zookeeper (and its Java)
 #                    all:     cluster's, plus what `make test` needs: gcc and
@@ -28,6 +28,9 @@
 #   CHLOAD_SINGLE_TCP_PORT       single node native port [19000]
 #   CHLOAD_SINGLE_HTTP_PORT      single node http port [18123]
 #   CHLOAD_SINGLE_INTERSERVER_PORT                     [19009]
+#   CHLOAD_SINGLE_TLS_PORT       single node native port over TLS [19440]; its
+#                                self-signed CA, server and client certificates
+#                                are made once in $CHLOAD_TESTENV_DIR/single/tls
 #   CHLOAD_CLUSTER_TCP_PORTS     4 native ports, s1r1 s1r2 s2r1 s2r2 [19101 19102 19103 19104]
 #   CHLOAD_CLUSTER_HTTP_PORTS    4 http ports [18101 18102 18103 18104]
 #   CHLOAD_CLUSTER_INTERSERVER_PORTS [19201 19202 19203 19204]
@@ -40,6 +43,7 @@ DIR="${CHLOAD_TESTENV_DIR:-/tmp/chload-testenv}"
 SINGLE_TCP="${CHLOAD_SINGLE_TCP_PORT:-19000}"
 SINGLE_HTTP="${CHLOAD_SINGLE_HTTP_PORT:-18123}"
 SINGLE_INTER="${CHLOAD_SINGLE_INTERSERVER_PORT:-19009}"
+SINGLE_TLS="${CHLOAD_SINGLE_TLS_PORT:-19440}"
 read -r -a CL_TCP <<<"${CHLOAD_CLUSTER_TCP_PORTS:-19101 19102 19103 19104}"
 read -r -a CL_HTTP <<<"${CHLOAD_CLUSTER_HTTP_PORTS:-18101 18102 18103 18104}"
 read -r -a CL_INTER <<<"${CHLOAD_CLUSTER_INTERSERVER_PORTS:-19201 19202 19203 19204}"
@@ -133,6 +137,7 @@ missing_packages() {
 	local target="$1" missing=()
 	command -v clickhouse-server >/dev/null 2>&1 || [[ -x /usr/sbin/clickhouse-server ]] || missing+=(clickhouse-server)
 	command -v clickhouse-client >/dev/null 2>&1 || missing+=(clickhouse-client)
+	command -v openssl >/dev/null 2>&1 || missing+=(openssl) # the single node's TLS port certificates
 	if [[ "$target" != single ]]; then
 		[[ -f /usr/share/java/zookeeper.jar ]] || missing+=(zookeeper)
 	fi
@@ -536,7 +541,52 @@ EOF
 # ---------- targets ----------
 
 start_single() {
-	start_ch single "$DIR/single" "$SINGLE_TCP" "$SINGLE_HTTP" "$SINGLE_INTER" ""
+	make_tls "$DIR/single/tls"
+	start_ch single "$DIR/single" "$SINGLE_TCP" "$SINGLE_HTTP" "$SINGLE_INTER" "$(tls_xml "$DIR/single/tls")"
+}
+
+# make_tls dir: a self-signed CA, a server certificate for 127.0.0.1 and
+# localhost, and a client certificate, all signed by the CA; made once (the
+# tests read ca.pem, client.pem and client.key from dir).
+make_tls() {
+	local d="$1"
+	[[ -f "$d/server.pem" && -f "$d/client.pem" ]] && return
+	command -v openssl >/dev/null 2>&1 || die "tls: openssl not found; run: apt-get install -y openssl"
+	mkdir -p "$d"
+	(
+		set -e
+		cd "$d"
+		exec 2>tls.log
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -keyout ca.key -out ca.pem -subj "/CN=chload test CA"
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+		openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj "/CN=127.0.0.1"
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile server.ext -out server.pem
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext
+		openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj "/CN=chload test client"
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 3650 -extfile client.ext -out client.pem
+		chmod 644 ./*.key
+	) || die "tls: making the test certificates in $d failed; see $d/tls.log"
+	log "tls: test CA and certificates made in $d"
+}
+
+# tls_xml dir: the secure native port and the server's certificate; client
+# certificates are checked when sent, not required (verificationMode relaxed).
+tls_xml() {
+	cat <<EOF
+    <tcp_port_secure>$SINGLE_TLS</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>$1/server.pem</certificateFile>
+            <privateKeyFile>$1/server.key</privateKeyFile>
+            <caConfig>$1/ca.pem</caConfig>
+            <verificationMode>relaxed</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
+EOF
 }
 
 start_cluster() {
@@ -579,7 +629,7 @@ status_line() { # name pidfile check...
 cmd_status() {
 	printf '%-10s %-8s %s\n' INSTANCE PID STATE
 	status_line "single" "$DIR/single/clickhouse.pid" http_ping "$SINGLE_HTTP"
-	echo "           tcp 127.0.0.1:$SINGLE_TCP http $SINGLE_HTTP"
+	echo "           tcp 127.0.0.1:$SINGLE_TCP http $SINGLE_HTTP tls $SINGLE_TLS"
 	status_line zookeeper "$DIR/zookeeper/zookeeper.pid" zk_ruok
 	echo "           port 127.0.0.1:$ZK_PORT"
 	local i

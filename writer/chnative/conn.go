@@ -12,7 +12,9 @@
 package chnative
 
 import (
+	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -41,6 +43,10 @@ type Options struct {
 	// ReadTimeout bounds each wait for the server and each write to it.
 	// Optional, defaults to 5m (as in clickhouse-go).
 	ReadTimeout time.Duration
+	// TLS, when set, encrypts the connection (the server's secure native
+	// port, usually 9440). Without a ServerName, Addr's host is verified.
+	// Optional, defaults to none: plain TCP.
+	TLS *tls.Config
 }
 
 // Conn is one native-protocol connection running one INSERT at a time. Not
@@ -60,7 +66,11 @@ type Conn struct {
 
 // Client identity sent in the hello and in each query's client info.
 const (
-	clientName  = "chload"
+	// clientName is ten bytes long on purpose: its length byte, the hello's
+	// second, is then a newline, which ends an HTTP request line, so an HTTP
+	// server answers the hello at once (400 Bad Request) instead of waiting
+	// for a line end until the dial timeout; Dial recognises that answer.
+	clientName  = "chload/1.0"
 	clientMajor = 1
 	clientMinor = 0
 	// clientRevision is the protocol revision chload announces; the server
@@ -96,6 +106,11 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.TLS != nil {
+		if nc, err = startTLS(ctx, nc, o); err != nil {
+			return nil, err
+		}
+	}
 	c.nc = nc
 	c.r = chproto.NewReader(nc)
 	if err := c.handshake(ctx); err != nil {
@@ -103,6 +118,59 @@ func Dial(ctx context.Context, o Options) (*Conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// startTLS runs the TLS handshake on nc within o.DialTimeout; nc is closed
+// when it fails.
+func startTLS(ctx context.Context, nc net.Conn, o Options) (net.Conn, error) {
+	cfg := o.TLS.Clone()
+	if cfg.ServerName == "" {
+		host, _, err := net.SplitHostPort(o.Addr)
+		if err != nil {
+			host = o.Addr
+		}
+		cfg.ServerName = host
+	}
+	tc := tls.Client(nc, cfg)
+	hctx, cancel := context.WithTimeout(ctx, o.DialTimeout)
+	defer cancel()
+	if err := tc.HandshakeContext(hctx); err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("tls handshake with %s: %w", o.Addr, err)
+	}
+	return tc, nil
+}
+
+// HTTPPortError is Dial's error when Addr answered the hello as an HTTP
+// server does: the address is ClickHouse's HTTP port, not its native one.
+type HTTPPortError struct {
+	// Addr is the address dialled.
+	Addr string
+	// Status is the HTTP status line it answered, e.g. "HTTP/1.1 400 Bad
+	// Request".
+	Status string
+}
+
+func (e *HTTPPortError) Error() string {
+	return e.Addr + " is ClickHouse's HTTP port; chload speaks the native protocol (usually port 9000, or 9440 with secure: true)"
+}
+
+// httpAnswer reads the rest of an HTTP status line whose first byte, first,
+// was already read, and returns it as an *HTTPPortError; nil when the
+// answer is not HTTP after all.
+func (c *Conn) httpAnswer(first byte) error {
+	line := []byte{first}
+	for len(line) < 64 {
+		b, err := c.r.ReadByte()
+		if err != nil || b == '\r' || b == '\n' {
+			break
+		}
+		line = append(line, b)
+	}
+	if !bytes.HasPrefix(line, []byte("HTTP/")) {
+		return nil
+	}
+	return &HTTPPortError{Addr: c.opts.Addr, Status: string(line)}
 }
 
 func (c *Conn) handshake(ctx context.Context) error {
@@ -126,6 +194,10 @@ func (c *Conn) handshake(ctx context.Context) error {
 	}
 	packet, err := c.r.ReadByte()
 	if err != nil {
+		if c.opts.TLS == nil {
+			// A TLS port drops a plain hello.
+			return fmt.Errorf("read hello: %w (if %s is the server's secure port, usually 9440, set secure: true)", err, c.opts.Addr)
+		}
 		return fmt.Errorf("read hello: %w", err)
 	}
 	switch packet {
@@ -135,6 +207,11 @@ func (c *Conn) handshake(ctx context.Context) error {
 		}
 	case proto.ServerException:
 		return c.exception()
+	case 'H':
+		if err := c.httpAnswer(packet); err != nil {
+			return err
+		}
+		return fmt.Errorf("read hello: unexpected packet %d", packet)
 	default:
 		return fmt.Errorf("read hello: unexpected packet %d", packet)
 	}
@@ -167,16 +244,22 @@ func (c *Conn) Broken() bool { return c.broken || c.busy }
 // packets for the end of an insert's data, and a reset makes them fail it.
 func (c *Conn) Close() error {
 	if c.broken || c.busy {
-		resetOnClose(c.nc)
+		return closeReset(c.nc)
 	}
 	return c.nc.Close()
 }
 
-// resetOnClose makes closing nc send a reset (SO_LINGER 0) where it can.
-func resetOnClose(nc net.Conn) {
+// closeReset closes nc with a reset (SO_LINGER 0) where it can. Under TLS
+// it closes the TCP connection beneath without TLS's close_notify, which a
+// server would read as an orderly end of the data.
+func closeReset(nc net.Conn) error {
+	if tc, ok := nc.(*tls.Conn); ok {
+		nc = tc.NetConn()
+	}
 	if tc, ok := nc.(*net.TCPConn); ok {
 		tc.SetLinger(0)
 	}
+	return nc.Close()
 }
 
 // Setting is a query-level setting with a numeric value (18.16 takes
@@ -370,8 +453,7 @@ func (in *Insert) Abort() {
 	}
 	c.broken = true
 	// Should the packet not get through, the reset still fails the insert.
-	resetOnClose(c.nc)
-	c.nc.Close()
+	closeReset(c.nc)
 }
 
 // poisonPacket is a client packet type that no server version knows.

@@ -22,12 +22,14 @@ func newNativePool(p writer.ConnParams) *nativePool {
 	if p.MaxConns == 0 {
 		p.MaxConns = 4
 	}
-	return &nativePool{
-		opts: chnative.Options{
-			Addr: p.Addrs[0], User: p.User, Password: p.Password,
-			Compression: compression(p), DialTimeout: p.DialTimeout,
-		},
-		max: p.MaxConns,
+	return &nativePool{opts: nativeOptions(p), max: p.MaxConns}
+}
+
+// nativeOptions are chload's own connections to p.Addrs[0].
+func nativeOptions(p writer.ConnParams) chnative.Options {
+	return chnative.Options{
+		Addr: p.Addrs[0], User: p.User, Password: p.Password,
+		Compression: compression(p), DialTimeout: p.DialTimeout, TLS: p.TLS,
 	}
 }
 

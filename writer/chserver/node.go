@@ -2,33 +2,70 @@ package chserver
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/chload/chload/writer"
 	"github.com/chload/chload/writer/batch"
+	"github.com/chload/chload/writer/chnative"
 	"github.com/chload/chload/writer/loadmon"
 )
 
 // Dialer connects to ClickHouse over the native protocol.
 type Dialer struct{}
 
-// Dial opens a clickhouse-go pool to the first of p.Addrs that answers,
-// pings it, and returns it as a node whose inserts use chload's own
-// connections to the same address.
+// Dial connects to the first of p.Addrs that answers: chload's own hello
+// first (which tells an HTTP port or a certificate problem at once), then a
+// clickhouse-go pool, pinged. The node's queries and inserts all go to the
+// address reached (Node.Addr). When none answers, the error names each
+// address with its own error.
 func (Dialer) Dial(ctx context.Context, p writer.ConnParams) (writer.Node, error) {
+	if len(p.Addrs) == 0 {
+		return nil, &writer.ServerError{Op: "connect to ClickHouse", Err: errors.New("no host given")}
+	}
+	var errs []error
+	transient := true
+	for _, addr := range p.Addrs {
+		n, err := dialAddr(ctx, p, addr)
+		if err == nil {
+			return n, nil
+		}
+		if len(p.Addrs) == 1 || ctx.Err() != nil {
+			return nil, err
+		}
+		errs = append(errs, err)
+		transient = transient && err.Transient
+	}
+	return nil, &writer.ServerError{Op: "connect to any of " + strings.Join(p.Addrs, ", "), Err: errors.Join(errs...), Transient: transient}
+}
+
+// dialAddr connects to addr alone.
+func dialAddr(ctx context.Context, p writer.ConnParams, addr string) (*Node, *writer.ServerError) {
+	p.Addrs = []string{addr}
+	nc, err := chnative.Dial(ctx, nativeOptions(p))
+	if err != nil {
+		return nil, connectError(addr, err)
+	}
+	nc.Close()
 	conn, err := Connect(ctx, p)
 	if err != nil {
-		return nil, err
+		se, ok := err.(*writer.ServerError)
+		if !ok {
+			se = serverError("connect to "+addr, err)
+		}
+		return nil, se
 	}
 	return NewNode(conn, p), nil
 }
 
 // Node is one server reached through conn (a clickhouse-go pool) and,
-// for inserts, chload's own native connections made with p (p.Addrs[0]).
+// for inserts, chload's own native connections made with p (p.Addrs[0],
+// the address reached).
 type Node struct {
 	conn driver.Conn
 	p    writer.ConnParams
@@ -41,6 +78,9 @@ type Node struct {
 func NewNode(conn driver.Conn, p writer.ConnParams) *Node {
 	return &Node{conn: conn, p: p, inserters: map[*writer.Insert]*Inserter{}}
 }
+
+// Addr is the "host:port" the node reached.
+func (n *Node) Addr() string { return n.p.Addrs[0] }
 
 // Server reads the server's version, time zone and max_threads.
 func (n *Node) Server(ctx context.Context) (writer.ServerInfo, error) {

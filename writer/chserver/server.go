@@ -8,6 +8,10 @@ package chserver
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
@@ -16,6 +20,7 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/chload/chload/writer"
+	"github.com/chload/chload/writer/chnative"
 )
 
 // compression resolves Compression: lz4, zstd or none.
@@ -33,6 +38,7 @@ func compression(p writer.ConnParams) string {
 }
 
 // Connect opens a native-protocol connection pool and pings the server.
+// Its errors are *writer.ServerError.
 func Connect(ctx context.Context, p writer.ConnParams) (driver.Conn, error) {
 	method := clickhouse.CompressionLZ4
 	switch compression(p) {
@@ -56,6 +62,7 @@ func Connect(ctx context.Context, p writer.ConnParams) (driver.Conn, error) {
 		MaxIdleConns:     p.MaxConns,
 		ConnMaxLifetime:  time.Hour,
 		ConnOpenStrategy: clickhouse.ConnOpenInOrder,
+		TLS:              p.TLS,
 	}
 	if p.Logger != nil {
 		// The client's own messages (such as its warning that 18.16 is older
@@ -68,9 +75,41 @@ func Connect(ctx context.Context, p writer.ConnParams) (driver.Conn, error) {
 	}
 	if err := conn.Ping(ctx); err != nil {
 		conn.Close()
-		return nil, serverError("connect to "+strings.Join(p.Addrs, ", "), err)
+		return nil, connectError(strings.Join(p.Addrs, ", "), err)
 	}
 	return conn, nil
+}
+
+// connectError classifies a failure to connect to addr, saying what to
+// change where the cause is plain: an HTTP port, a certificate the CA does
+// not vouch for, TLS on one side only. Those are not retryable.
+func connectError(addr string, err error) *writer.ServerError {
+	var httpPort *chnative.HTTPPortError
+	if errors.As(err, &httpPort) {
+		return &writer.ServerError{Op: "connect", Err: err}
+	}
+	var (
+		unknownCA x509.UnknownAuthorityError
+		hostname  x509.HostnameError
+		invalid   x509.CertificateInvalidError
+		verify    *tls.CertificateVerificationError
+		recordHdr tls.RecordHeaderError
+		alert     tls.AlertError
+	)
+	op := "connect to " + addr
+	switch {
+	case errors.As(err, &unknownCA):
+		return &writer.ServerError{Op: op, Err: fmt.Errorf("%w; set target.clickhouse.ca_file to the CA that signed the server's certificate", err)}
+	case errors.As(err, &hostname):
+		return &writer.ServerError{Op: op, Err: fmt.Errorf("%w; connect by a name the certificate lists", err)}
+	case errors.As(err, &invalid), errors.As(err, &verify):
+		return &writer.ServerError{Op: op, Err: err}
+	case errors.As(err, &recordHdr):
+		return &writer.ServerError{Op: op, Err: fmt.Errorf("%w; the port does not speak TLS: drop target.clickhouse.secure or use the server's secure port (usually 9440)", err)}
+	case errors.As(err, &alert):
+		return &writer.ServerError{Op: op, Err: fmt.Errorf("%w; the server refused the TLS handshake (a client certificate it does not accept?)", err)}
+	}
+	return serverError(op, err)
 }
 
 // debugHandler logs every record at debug level.
