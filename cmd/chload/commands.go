@@ -48,6 +48,7 @@ type globalFlags struct {
 
 func execute(ctx context.Context, st *state) int {
 	var g globalFlags
+	reported := false // the command printed its own report of the failure
 	root := &cobra.Command{
 		Use:           "chload",
 		Short:         "Bulk loader for ClickHouse: Parquet files into tables, one partition per insert, sorted by the table key",
@@ -173,6 +174,7 @@ func execute(ctx context.Context, st *state) int {
 			sum, err := jobs.Run(c.Context(), job, jobs.RunParams{Logger: log, Progress: progress, ClickHouse: st.clickhouse})
 			stopProgress()
 			if sum != nil {
+				reported = true
 				if g.output == "json" {
 					if jerr := writeJSON(st.stdout, summaryJSON(sum, err)); jerr != nil && err == nil {
 						err = jerr
@@ -203,6 +205,9 @@ func execute(ctx context.Context, st *state) int {
 	if err != nil {
 		stopProfiles(g)
 		fmt.Fprintf(st.stderr, "chload: %v\n", err)
+		if g.output == "json" && !reported {
+			_ = writeFailureJSON(st.stdout, err)
+		}
 	}
 	return exitCode(err)
 }

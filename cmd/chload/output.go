@@ -73,6 +73,8 @@ func orNone(s string) string {
 type summaryOut struct {
 	Status        string  `json:"status"`
 	Error         string  `json:"error,omitempty"`
+	Kind          string  `json:"kind,omitempty"`
+	ExitCode      int     `json:"exit_code"`
 	Job           string  `json:"job"`
 	Table         string  `json:"table"`
 	Server        string  `json:"server"`
@@ -96,6 +98,8 @@ func summaryJSON(s *jobs.Summary, err error) summaryOut {
 		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, NullsDefaulted: s.NullsDefaulted, RowsOutcomeUnknown: s.RowsOutcomeUnknown, Partitions: s.Partitions}
 	if err != nil {
 		out.Status, out.Error = "failed", err.Error()
+		out.ExitCode = exitCode(err)
+		out.Kind = exitKind(out.ExitCode)
 	}
 	return out
 }
