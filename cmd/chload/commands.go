@@ -80,8 +80,9 @@ func execute(ctx context.Context, st *state) int {
 	}
 	root.PersistentPostRun = func(c *cobra.Command, _ []string) { stopProfiles(g) }
 
+	sink := &logSink{base: st.stderr}
 	load := func(path string) (*jobs.Job, *slog.Logger, error) {
-		log, err := newLogger(st.stderr, g.logLevel, g.logFormat)
+		log, err := newLogger(sink, g.logLevel, g.logFormat)
 		if err != nil {
 			return nil, nil, usageError{err}
 		}
@@ -170,9 +171,9 @@ func execute(ctx context.Context, st *state) int {
 				defer debug.SetMemoryLimit(prev)
 			}
 			progress := &jobs.Progress{}
-			stopProgress := showProgress(c.Context(), st, log, progress)
+			stopProgress := showProgress(c.Context(), st, sink, log, progress)
 			sum, err := jobs.Run(c.Context(), job, jobs.RunParams{Logger: log, Progress: progress, ClickHouse: st.clickhouse})
-			stopProgress()
+			stopProgress(err != nil)
 			if sum != nil {
 				reported = true
 				if g.output == "json" {
