@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
@@ -32,6 +33,9 @@ type state struct {
 	stderr   io.Writer
 	lookup   func(string) (string, bool)
 	terminal bool // stderr is a terminal: draw progress bars
+	// progressEvery is how often progress is logged off a terminal.
+	// Optional, defaults to 10 seconds.
+	progressEvery time.Duration
 	// clickhouse reaches the servers; nil (main) means the real ones,
 	// tests set an in-memory house.
 	clickhouse writer.Dialer

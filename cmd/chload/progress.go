@@ -82,11 +82,15 @@ func (v progressView) text() string {
 	if v.total >= 0 {
 		total = fmt.Sprint(v.total)
 	}
-	eta := "ETA ?"
+	return fmt.Sprintf("%d/%s rows  %s  %.0f rows/s  ETA %s", v.rows, total, humanBytes(v.bytes), v.rate(), v.etaText())
+}
+
+// etaText is the ETA, or "?" when unknown.
+func (v progressView) etaText() string {
 	if d := v.eta(); d >= 0 {
-		eta = "ETA " + d.String()
+		return d.String()
 	}
-	return fmt.Sprintf("%d/%s rows  %s  %.0f rows/s  %s", v.rows, total, humanBytes(v.bytes), v.rate(), eta)
+	return "?"
 }
 
 func readView(s jobs.Snapshot, elapsed time.Duration) progressView {
@@ -108,7 +112,11 @@ func showProgress(ctx context.Context, st *state, sink *logSink, log *slog.Logge
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(logInterval)
+		every := st.progressEvery
+		if every <= 0 {
+			every = logInterval
+		}
+		t := time.NewTicker(every)
 		defer t.Stop()
 		start := time.Now()
 		for {
@@ -118,10 +126,13 @@ func showProgress(ctx context.Context, st *state, sink *logSink, log *slog.Logge
 			case <-t.C:
 			}
 			s, el := p.Snapshot(), time.Since(start)
+			if s.TotalSplits == 0 {
+				continue // not planned yet
+			}
 			r, w := readView(s, el), writeView(s, el)
 			log.Info("progress", "rows_total", s.TotalRows,
 				"rows_read", r.rows, "bytes_read", r.bytes, "read_rows_per_second", int64(r.rate()),
-				"rows_written", w.rows, "bytes_written", w.bytes, "write_rows_per_second", int64(w.rate()), "write_eta", w.eta().String(),
+				"rows_written", w.rows, "bytes_written", w.bytes, "write_rows_per_second", int64(w.rate()), "write_eta", w.etaText(),
 				"batches", s.Batches, "splits_done", s.SplitsDone, "splits", s.TotalSplits)
 		}
 	}()
