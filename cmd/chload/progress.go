@@ -198,9 +198,10 @@ func showBars(ctx context.Context, st *state, sink *logSink, p *jobs.Progress) f
 		cancel()
 		<-done
 		update()
+		planned := p.TotalSplits.Load() > 0
 		for _, b := range []*mpb.Bar{read, write} {
 			if failed {
-				b.Abort(false)
+				b.Abort(!planned) // keep the bars of a run that started
 			} else {
 				b.SetTotal(-1, true)
 			}
