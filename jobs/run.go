@@ -176,6 +176,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 					return err
 				}
 				progress.RowsWritten.Add(b.Rows)
+				progress.BytesWritten.Add(b.Bytes)
 				progress.Batches.Add(1)
 				written.add(b)
 				err := partitions.written(gctx, b)
@@ -211,6 +212,7 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		err = sess.readConverted(gctx, sess.plan, job.Write.Readers, sorted, progress, func(c converted) error {
 			sum.RowsRead += c.rows
 			progress.RowsRead.Add(c.rows)
+			progress.BytesRead.Add(c.bytes)
 			return batcher.AddPieces(gctx, c.pieces)
 		})
 		if err != nil {

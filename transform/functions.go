@@ -64,7 +64,7 @@ func init() {
 		check: checkIntDiv, result: intDivResult, eval: evalIntDiv,
 	})
 	register(&function{
-		name: "rand", signature: "rand() or rand(x) (computed by the writer)", values: 0,
+		name: "rand", signature: "rand() or rand(x) as a whole sharding key only (chload picks the shards)", values: 0,
 		check:  func([]*Expr) error { return nil },
 		result: constResult(arrow.PrimitiveTypes.Uint32),
 		eval: func(*Expr, []arrow.Array, memory.Allocator) (arrow.Array, error) {

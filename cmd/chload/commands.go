@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml"
 	"github.com/spf13/cobra"
@@ -32,6 +33,9 @@ type state struct {
 	stderr   io.Writer
 	lookup   func(string) (string, bool)
 	terminal bool // stderr is a terminal: draw progress bars
+	// progressEvery is how often progress is logged off a terminal.
+	// Optional, defaults to 10 seconds.
+	progressEvery time.Duration
 	// clickhouse reaches the servers; nil (main) means the real ones,
 	// tests set an in-memory house.
 	clickhouse writer.Dialer
@@ -48,6 +52,7 @@ type globalFlags struct {
 
 func execute(ctx context.Context, st *state) int {
 	var g globalFlags
+	reported := false // the command printed its own report of the failure
 	root := &cobra.Command{
 		Use:           "chload",
 		Short:         "Bulk loader for ClickHouse: Parquet files into tables, one partition per insert, sorted by the table key",
@@ -79,8 +84,9 @@ func execute(ctx context.Context, st *state) int {
 	}
 	root.PersistentPostRun = func(c *cobra.Command, _ []string) { stopProfiles(g) }
 
+	sink := &logSink{base: st.stderr}
 	load := func(path string) (*jobs.Job, *slog.Logger, error) {
-		log, err := newLogger(st.stderr, g.logLevel, g.logFormat)
+		log, err := newLogger(sink, g.logLevel, g.logFormat)
 		if err != nil {
 			return nil, nil, usageError{err}
 		}
@@ -169,10 +175,11 @@ func execute(ctx context.Context, st *state) int {
 				defer debug.SetMemoryLimit(prev)
 			}
 			progress := &jobs.Progress{}
-			stopProgress := showProgress(c.Context(), st, log, progress)
+			stopProgress := showProgress(c.Context(), st, sink, log, progress)
 			sum, err := jobs.Run(c.Context(), job, jobs.RunParams{Logger: log, Progress: progress, ClickHouse: st.clickhouse})
-			stopProgress()
+			stopProgress(err != nil)
 			if sum != nil {
+				reported = true
 				if g.output == "json" {
 					if jerr := writeJSON(st.stdout, summaryJSON(sum, err)); jerr != nil && err == nil {
 						err = jerr
@@ -203,6 +210,9 @@ func execute(ctx context.Context, st *state) int {
 	if err != nil {
 		stopProfiles(g)
 		fmt.Fprintf(st.stderr, "chload: %v\n", err)
+		if g.output == "json" && !reported {
+			_ = writeFailureJSON(st.stdout, err)
+		}
 	}
 	return exitCode(err)
 }

@@ -21,6 +21,27 @@ const (
 	exitInterrupted = 130 // SIGINT or SIGTERM
 )
 
+// exitKinds names each exit code in `-o json` output; the README's table
+// lists the same words.
+var exitKinds = map[int]string{
+	exitOK:          "ok",
+	exitInternal:    "internal",
+	exitConfig:      "config",
+	exitData:        "data",
+	exitTarget:      "target",
+	exitServer:      "server",
+	exitSource:      "source",
+	exitInterrupted: "interrupted",
+}
+
+// exitKind names an exit code.
+func exitKind(code int) string {
+	if k, ok := exitKinds[code]; ok {
+		return k
+	}
+	return "internal"
+}
+
 type usageError struct{ error }
 
 func exitCode(err error) int {

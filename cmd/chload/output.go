@@ -1,14 +1,11 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -90,6 +87,8 @@ func orNone(s string) string {
 type summaryOut struct {
 	Status        string  `json:"status"`
 	Error         string  `json:"error,omitempty"`
+	Kind          string  `json:"kind,omitempty"`
+	ExitCode      int     `json:"exit_code"`
 	Job           string  `json:"job"`
 	Table         string  `json:"table"`
 	Server        string  `json:"server"`
@@ -113,6 +112,8 @@ func summaryJSON(s *jobs.Summary, err error) summaryOut {
 		ElapsedSec: s.Elapsed.Seconds(), RowsPerSecond: s.RowsPerSecond, NullsDefaulted: s.NullsDefaulted, RowsOutcomeUnknown: s.RowsOutcomeUnknown, Partitions: s.Partitions}
 	if err != nil {
 		out.Status, out.Error = "failed", err.Error()
+		out.ExitCode = exitCode(err)
+		out.Kind = exitKind(out.ExitCode)
 	}
 	return out
 }
@@ -159,55 +160,4 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// showProgress draws a bar on a terminal, or logs a line every 10 seconds
-// under a scheduler, until the returned function is called.
-func showProgress(ctx context.Context, st *state, log *slog.Logger, p *jobs.Progress) func() {
-	ctx, cancel := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		every := 10 * time.Second
-		if st.terminal {
-			every = 200 * time.Millisecond
-		}
-		t := time.NewTicker(every)
-		defer t.Stop()
-		start := time.Now()
-		for {
-			select {
-			case <-ctx.Done():
-				if st.terminal {
-					fmt.Fprint(st.stderr, "\r\033[K")
-				}
-				return
-			case <-t.C:
-			}
-			s := p.Snapshot()
-			if st.terminal {
-				fmt.Fprint(st.stderr, "\r\033[K"+progressBar(s, time.Since(start)))
-			} else {
-				log.Info("progress", "rows_read", s.RowsRead, "rows_written", s.RowsWritten, "rows_total", s.TotalRows,
-					"batches", s.Batches, "splits_done", s.SplitsDone, "splits", s.TotalSplits)
-			}
-		}
-	}()
-	return func() { cancel(); wg.Wait() }
-}
-
-func progressBar(s jobs.Snapshot, elapsed time.Duration) string {
-	const width = 30
-	frac := 0.0
-	if s.TotalRows > 0 {
-		frac = float64(s.RowsWritten) / float64(s.TotalRows)
-	}
-	filled := int(frac * width)
-	if filled > width {
-		filled = width
-	}
-	rate := float64(s.RowsWritten) / elapsed.Seconds()
-	return fmt.Sprintf("[%s%s] %5.1f%%  written %d/%d rows  read %d  %d batches  %.0f rows/s",
-		strings.Repeat("=", filled), strings.Repeat(" ", width-filled), frac*100, s.RowsWritten, s.TotalRows, s.RowsRead, s.Batches, rate)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/apache/arrow-go/v18/parquet/schema"
+	"github.com/bmatcuk/doublestar/v4"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -84,12 +85,15 @@ func (s *Source) load(ctx context.Context) error {
 type namedFile struct{ name, id string }
 
 // expand turns the configured paths and patterns into a list of distinct
-// regular files, sorted by name.
+// regular files, sorted by name. Patterns are doublestar globs: `*`, `?`,
+// `[...]` and `{a,b}` within one path element, `**` across any number of
+// directories (none included). As with filepath.Glob, `*` also matches
+// names that start with "." or "_".
 func expand(patterns []string) ([]namedFile, error) {
 	seen := map[string]bool{}
 	var out []namedFile
 	for _, p := range patterns {
-		matches, err := filepath.Glob(p)
+		matches, err := doublestar.FilepathGlob(p, doublestar.WithFailOnIOErrors())
 		if err != nil {
 			return nil, fmt.Errorf("expand %q: %w", p, err)
 		}
@@ -137,7 +141,10 @@ func expand(patterns []string) ([]namedFile, error) {
 }
 
 // hasMeta reports whether p holds glob meta characters.
-func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[\`) }
+func hasMeta(p string) bool { return strings.ContainsAny(p, `*?[{\`) }
+
+// validPattern reports whether p is a pattern expand can use.
+func validPattern(p string) bool { return doublestar.ValidatePathPattern(p) }
 
 // readFooter opens path, reads its metadata and closes it again. A decoder
 // panic on a corrupt footer becomes an error.

@@ -39,7 +39,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"sync"
 
@@ -68,8 +67,9 @@ func init() {
 // every source has (type, ignore_extra_columns, null_as_default), which the
 // job reads itself.
 type Config struct {
-	// Paths are the files to read, as paths or filepath.Glob patterns
-	// ("data/2024-*.parquet"). Every pattern must match at least one file.
+	// Paths are the files to read, as paths or glob patterns
+	// ("data/2024-*.parquet", "data/**/*.parquet", "data/{a,b}/*.parquet").
+	// Every pattern must match at least one file.
 	Paths []string `yaml:"paths"`
 	// MaxPageBytes is the largest compressed page the reader accepts; a
 	// larger one fails its split. Optional, defaults to 64MiB.
@@ -117,8 +117,8 @@ func New(cfg Config) (*Source, error) {
 			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: empty path", i))
 			continue
 		}
-		if _, err := filepath.Match(p, ""); err != nil {
-			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: bad pattern %q: %w", i, p, err))
+		if !validPattern(p) {
+			errs = append(errs, fmt.Errorf("parquet source: paths[%d]: bad pattern %q: check its [ ] and { } pairs and its \\ escapes", i, p))
 		}
 	}
 	if _, ok := int96Units[cfg.INT96TimestampUnit]; !ok {

@@ -54,7 +54,7 @@ func boolKernel(c *Converter) (kernelFunc, error) {
 	}
 	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
 		return mapBool(dst, src, mem, conv(src), func(i int) *ValueError {
-			return valueErr(src, i, "is neither 0 nor 1, so it is not a Bool", "fix the data or compare it in a transform")
+			return valueErr(src, i, "is neither 0 nor 1, so it is not a Bool", "fix the data or make the column UInt8")
 		})
 	}, nil
 }

@@ -79,7 +79,7 @@ func (c *Converter) build(serverTZ string) (kernelFunc, error) {
 
 // noConversionFix suggests what to change when src can never load into target.
 func noConversionFix(src arrow.DataType, target *Type) string {
-	return fmt.Sprintf("change the column type to one that takes %s, or cast the source column in a transform", src)
+	return fmt.Sprintf("change the column type to one that takes %s, or change the source column's type in the data", src)
 }
 
 // Convert returns the canonical array for src, which must have the Arrow type the
@@ -133,7 +133,7 @@ func (c *Converter) nullErr(row int) *ValueError {
 	}
 	n := *c.target
 	n.Nullable = true
-	e.Fix = "make the column " + n.String() + " or fill the value in the source"
+	e.Fix = "make the column " + n.String() + ", set source.null_as_default: true to store the column's default instead, or fill the value in the source"
 	return e
 }
 

@@ -275,9 +275,9 @@ func dateKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 			switch _, p := f(i); p {
 			case timeNotMidnight:
 				return valueErr(src, i, "is not midnight in "+zoneName+", so it is not a whole day",
-					"truncate it to the day in a transform or make the column DateTime")
+					"truncate it to the day in the data or make the column DateTime")
 			case timeSyntax:
-				return valueErr(src, i, "is not a date in the form YYYY-MM-DD", "fix the data or parse it in a transform")
+				return valueErr(src, i, "is not a date in the form YYYY-MM-DD", "fix the data or make the column String")
 			}
 			return valueErr(src, i, "is outside the range of "+name+" ("+rangeText+")", fix)
 		})
@@ -299,7 +299,7 @@ func dateTimeKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 	step := 1e9 / per // nanoseconds per tick of the column
 	var inRange func(sec, nsec int64) bool
 	rangeText, rangeFix := "1970-01-01 00:00:00..2106-02-07 06:28:15 UTC", "fix the data or make the column DateTime64"
-	fracFix := "truncate it in a transform or make the column DateTime64(3)"
+	fracFix := "truncate it in the data or make the column DateTime64(3)"
 	if c.target.Base == "DateTime" {
 		inRange = func(sec, _ int64) bool { return sec >= 0 && sec <= dateTimeMax }
 	} else {
@@ -308,7 +308,7 @@ func dateTimeKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 			return sec >= dateTime64MinSec && (sec < maxSec || sec == maxSec && nsec <= maxNsec)
 		}
 		rangeText, rangeFix = "1900-01-01 00:00:00..2262-04-11 23:47:16 UTC", "fix the data"
-		fracFix = "truncate it in a transform or raise the column's precision"
+		fracFix = "truncate it in the data or raise the column's precision"
 	}
 	// instant gives row i as seconds and nanoseconds since the epoch.
 	var instant func(src arrow.Array) func(i int) (sec, nsec int64, p timeProblem)
@@ -406,7 +406,7 @@ func dateTimeKernel(c *Converter, serverTZ string) (kernelFunc, error) {
 			case timeNotMidnight:
 				return valueErr(src, i, "is not a whole day", "fix the data or read it as a timestamp")
 			case timeSyntax:
-				return valueErr(src, i, "is not a date and time in the form YYYY-MM-DD hh:mm:ss", "fix the data or parse it in a transform")
+				return valueErr(src, i, "is not a date and time in the form YYYY-MM-DD hh:mm:ss", "fix the data or make the column String")
 			}
 			return valueErr(src, i, "is outside the range of "+name+" ("+rangeText+")", rangeFix)
 		})

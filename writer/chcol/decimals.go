@@ -212,7 +212,7 @@ func decimalKernel(c *Converter) (kernelFunc, error) {
 	}
 	tooPrecise := func(src arrow.Array, i int) *ValueError {
 		return valueErr(src, i, fmt.Sprintf("has more than %d digits after the point, which %s cannot hold", scale, name),
-			"round it in a transform or raise the column's scale")
+			"round it in the data or raise the column's scale")
 	}
 	switch s := c.src.(type) {
 	case *arrow.Decimal128Type:
@@ -276,7 +276,7 @@ func decimalKernel(c *Converter) (kernelFunc, error) {
 				return n, p == decimalOK
 			}, func(i int) *ValueError {
 				if f := value(i); math.IsNaN(f) || math.IsInf(f, 0) {
-					return valueErr(src, i, "is not a finite number, which "+name+" cannot hold", "filter it out or replace it in a transform")
+					return valueErr(src, i, "is not a finite number, which "+name+" cannot hold", "fix the data or make the column Float64")
 				}
 				return decimalErr(src, i, toText(i), prec, scale, tooLarge, tooPrecise)
 			})
@@ -304,7 +304,7 @@ func decimalErr(src arrow.Array, i int, text string, prec, scale int32, tooLarge
 	case decimalTooLarge:
 		return tooLarge(src, i)
 	}
-	return valueErr(src, i, "is not a decimal number", "fix the data or parse it in a transform")
+	return valueErr(src, i, "is not a decimal number", "fix the data or make the column String")
 }
 
 func decimalFromInts[S integer](dst arrow.DataType, scale int32, fitsPrec func(decimal128.Num) bool, tooLarge func(arrow.Array, int) *ValueError) kernelFunc {

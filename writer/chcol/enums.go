@@ -91,7 +91,7 @@ func enumFrom[D int8 | int16](c *Converter) (kernelFunc, error) {
 		name = name[:2*maxShownBytes] + "...)"
 	}
 	unknown := func(src arrow.Array, i int) *ValueError {
-		return valueErr(src, i, "is not a value of "+name, "add the value to the enum or map it in a transform")
+		return valueErr(src, i, "is not a value of "+name, "add the value to the enum or fix the data")
 	}
 	dst := c.dst
 	if isStringLike(c.src) {

@@ -67,7 +67,7 @@ func floatKernel[D float](c *Converter) (kernelFunc, error) {
 		bits = 32
 	}
 	inexact := func(src arrow.Array, i int) *ValueError {
-		return valueErr(src, i, "cannot be represented exactly as "+name, "make the column Float64, Int64 or a Decimal, or round it in a transform")
+		return valueErr(src, i, "cannot be represented exactly as "+name, "make the column Float64, Int64 or a Decimal, or round it in the data")
 	}
 	outOfRange := func(src arrow.Array, i int) *ValueError {
 		return valueErr(src, i, "is beyond the range of "+name, "make the column Float64")
@@ -124,7 +124,7 @@ func floatKernel[D float](c *Converter) (kernelFunc, error) {
 				if _, err := strconv.ParseFloat(get(i), bits); errors.Is(err, strconv.ErrRange) {
 					return outOfRange(src, i)
 				}
-				return valueErr(src, i, "is not a number, so it cannot go into "+name, "fix the data or parse it in a transform")
+				return valueErr(src, i, "is not a number, so it cannot go into "+name, "fix the data or make the column String")
 			})
 		}, nil
 	}

@@ -203,7 +203,7 @@ func intFrom[D integer](c *Converter, lo int64, hi uint64, name string) (kernelF
 			}, func(i int) *ValueError {
 				if _, ok := rescale(vals[i], scale, 0); !ok {
 					return valueErr(src, i, "has a fractional part, so it cannot go into "+name+" without rounding",
-						"round it in a transform or make the column a Decimal")
+						"round it in the data or make the column a Decimal")
 				}
 				return rangeErr(src, i)
 			})
@@ -219,7 +219,7 @@ func intFrom[D integer](c *Converter, lo int64, hi uint64, name string) (kernelF
 					return rangeErr(src, i)
 				}
 				return valueErr(src, i, "is not an integer, so it cannot go into "+name,
-					"fix the data or parse it in a transform")
+					"fix the data or make the column String")
 			})
 		}, nil
 	}
@@ -256,7 +256,7 @@ func intFromFloats[F float, D integer](dst arrow.DataType, lo int64, hi uint64, 
 			f := float64(vals[i])
 			if f != math.Trunc(f) && !math.IsInf(f, 0) {
 				return valueErr(src, i, "is not a whole number, so it cannot go into "+name+" without rounding",
-					"round it in a transform or make the column Float64 or a Decimal")
+					"round it in the data or make the column Float64 or a Decimal")
 			}
 			return rangeErr(src, i)
 		})

@@ -86,7 +86,7 @@ func TestIPConvert(t *testing.T) {
 		{name: "three octets", target: "IPv4", src: bin(arrow.BinaryTypes.String, str("1.2.3")), errText: `value "1.2.3" is not an IPv4 address`, partial: true},
 		{name: "empty text", target: "IPv4", src: bin(arrow.BinaryTypes.String, str("")), errText: `value "" is not an IPv4 address`, partial: true},
 		{name: "NULL into IPv4", target: "IPv4", src: js(u32, `[null]`),
-			errText: "NULL into non-Nullable column IPv4: make the column Nullable(IPv4) or fill the value in the source"},
+			errText: "NULL into non-Nullable column IPv4: make the column Nullable(IPv4), set source.null_as_default: true to store the column's default instead, or fill the value in the source"},
 		{name: "float refused", target: "IPv4", src: js(f64, `[1]`), buildErr: "cannot load Arrow type float64 into column type IPv4"},
 		{name: "v6 text to IPv6", target: "IPv6", src: bin(arrow.BinaryTypes.String, str("::1"), str("1.2.3.4")),
 			want: bin(fsb16, str("\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01"), str(mapped))},

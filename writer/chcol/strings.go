@@ -164,7 +164,7 @@ func fixedStringKernel(c *Converter) (kernelFunc, error) {
 	}
 	size, dst, name := c.target.Size, c.dst, c.target.inner().String()
 	if fsb, ok := c.src.(*arrow.FixedSizeBinaryType); ok && fsb.ByteWidth > size {
-		return nil, fmt.Errorf("cannot load Arrow type %s into column type %s: every value is %d bytes long, longer than %s; make the column FixedString(%d) or String, or cut the values in a transform",
+		return nil, fmt.Errorf("cannot load Arrow type %s into column type %s: every value is %d bytes long, longer than %s; make the column FixedString(%d) or String, or shorten the values in the data",
 			c.src, c.target, fsb.ByteWidth, name, fsb.ByteWidth)
 	}
 	return func(src arrow.Array, mem memory.Allocator) (arrow.Array, error) {
@@ -178,7 +178,7 @@ func fixedStringKernel(c *Converter) (kernelFunc, error) {
 			return true
 		}, func(i int) *ValueError {
 			return valueErr(src, i, fmt.Sprintf("is %d bytes long, longer than %s", len(get(i)), name),
-				"shorten it in a transform or widen the column")
+				"shorten it in the data or widen the column")
 		})
 	}, nil
 }

@@ -285,7 +285,7 @@ func matchTupleFields(t *Type, s *arrow.StructType) ([]int, error) {
 						extra = append(extra, f)
 					}
 				}
-				return nil, fmt.Errorf("cannot load struct<%s> into column type %s: struct fields %s are not elements of the Tuple; drop them in a transform or add them to the Tuple",
+				return nil, fmt.Errorf("cannot load struct<%s> into column type %s: struct fields %s are not elements of the Tuple; add them to the Tuple or drop them from the data",
 					strings.Join(fieldNames, ", "), t, strings.Join(extra, ", "))
 			}
 			return out, nil
@@ -300,7 +300,7 @@ func matchTupleFields(t *Type, s *arrow.StructType) ([]int, error) {
 		}
 	}
 	if t.Names != nil && !positionalNames(s) {
-		return nil, fmt.Errorf("cannot load struct<%s> into column type %s: the Tuple's elements are named (%s) and the struct's fields do not all match them; name the struct fields as the Tuple's elements, or rename them in a transform",
+		return nil, fmt.Errorf("cannot load struct<%s> into column type %s: the Tuple's elements are named (%s) and the struct's fields do not all match them; name the struct fields as the Tuple's elements, or rename them in the data",
 			strings.Join(fieldNames, ", "), t, strings.Join(t.Names, ", "))
 	}
 	if s.NumFields() != n {

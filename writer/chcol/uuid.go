@@ -63,7 +63,7 @@ func uuidKernel(c *Converter) (kernelFunc, error) {
 			if raw {
 				want = "16 bytes or " + want
 			}
-			return valueErr(src, i, "is not a UUID (expected "+want+")", "fix the data or convert it in a transform")
+			return valueErr(src, i, "is not a UUID (expected "+want+")", "fix the data or make the column String")
 		})
 	}, nil
 }

@@ -21,7 +21,8 @@ type ValueError struct {
 
 // Error returns e.g. "value 300 does not fit UInt8 (range 0..255): fix the data or
 // widen the column". For NULL values the Reason stands alone:
-// "NULL into non-Nullable column UInt32: make the column Nullable(UInt32) or fill
+// "NULL into non-Nullable column UInt32: make the column Nullable(UInt32), set
+// source.null_as_default: true to store the column's default instead, or fill
 // the value in the source".
 func (e *ValueError) Error() string {
 	msg := e.Reason

@@ -218,11 +218,9 @@ func New(table *writer.Table, server writer.ServerInfo, src *arrow.Schema, ignor
 			return nil, &writer.TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("key column %s from %s: %v", ic.Column.Name, ic.Computed, err)}
 		}
 	}
-	// Keys must evaluate on the canonical schema.
-	for _, e := range keys {
-		if _, err := e.ResultType(p.Schema); err != nil {
-			return nil, &writer.TargetError{Table: table.Database + "." + table.Name, Problem: fmt.Sprintf("key %s: %v", e, err), Fix: "this key expression is not supported yet"}
-		}
+	// Keys must evaluate on the canonical schema, before any data is read.
+	if err := checkKeys(table, p.Schema, extraKeys); err != nil {
+		return nil, err
 	}
 	// String columns that no key or computed column reads may stay
 	// dictionaries: nothing but the inserts looks at their values. The
