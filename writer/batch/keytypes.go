@@ -34,8 +34,16 @@ func SortingKeyType(dt arrow.DataType) error {
 		arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.UINT64,
 		arrow.DATE32, arrow.TIMESTAMP, arrow.FLOAT32, arrow.FLOAT64, arrow.BOOL:
 		return nil
-	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.MAP, arrow.STRUCT:
-		return fmt.Errorf("chload cannot sort rows by an array, map or tuple value")
+	case arrow.STRUCT:
+		// A tuple sorts element by element, each as the server orders it.
+		for _, f := range dt.(*arrow.StructType).Fields() {
+			if err := SortingKeyType(f.Type); err != nil {
+				return err
+			}
+		}
+		return nil
+	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.MAP:
+		return fmt.Errorf("chload cannot sort rows by an array or map value")
 	}
 	return fmt.Errorf("chload cannot sort rows by a value of type %s as the server does", dt)
 }

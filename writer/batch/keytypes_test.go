@@ -35,7 +35,7 @@ func TestKeyTypesAgreeWithTheBatcher(t *testing.T) {
 		if accepted := PartitionKeyType(dt) == nil; accepted != (perr == nil) {
 			t.Errorf("partition key of %s: PartitionKeyType accepts %v, the batcher fails with %v", dt, accepted, perr)
 		}
-		_, serr := orderKeys([]arrow.Array{a}, a.Len())
+		_, serr := orderKeys([]arrow.Array{a}, a.Len(), nil)
 		if accepted := SortingKeyType(dt) == nil; accepted != (serr == nil) {
 			t.Errorf("sorting key of %s: SortingKeyType accepts %v, the sort fails with %v", dt, accepted, serr)
 		}
