@@ -77,11 +77,11 @@ func TestParseErrors(t *testing.T) {
 		{"every missing variable at once", "version: 1\nname: ${A}\nsource: {type: ${B}}\ntarget: {table: ${A}}\n", nil,
 			[]string{"A (line 2, 4)", "B (line 3)"}},
 		{"unknown top-level key with line", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrit:\n  mode: append\n", nil,
-			[]string{`unknown field "writ"`, "[5:1]"}},
+			[]string{"writ (line 5): unknown key", "version, name, source, target, write"}},
 		{"unknown nested key", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrite:\n  batch_row: 5\n", nil,
-			[]string{`unknown field "batch_row"`, "[6:3]"}},
+			[]string{"write.batch_row (line 6): unknown key", "batch_rows"}},
 		{"all validation problems joined", "version: 2\nname: ''\nsource: {type: parquet}\ntarget: {table: ''}\nwrite: {batch_rows: -1, mode: upsert}\n", nil,
-			[]string{"version: must be 1", "name: required", "target.table: required", "write.batch_rows", "write.mode"}},
+			[]string{"version (line 1): must be 1", "name (line 2): required", "target.table (line 4): required", "write.batch_rows (line 5)", "write.mode (line 5)"}},
 		{"bad host", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b, clickhouse: {hosts: [nope]}}\n", nil,
 			[]string{"target.clickhouse.hosts[0]"}},
 		{"bad size", "version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: a.b}\nwrite: {max_buffer_bytes: lots}\n", nil,
@@ -112,7 +112,7 @@ func TestConnectorDecoderIsStrict(t *testing.T) {
 		Paths []string `yaml:"paths"`
 	}
 	err = job.Source.Decoder()(&cfg)
-	if err == nil || !strings.Contains(err.Error(), `unknown field "pathz"`) || !strings.Contains(err.Error(), "[5:3]") {
+	if err == nil || !strings.Contains(err.Error(), "source.pathz (line 5): unknown key") {
 		t.Fatalf("error %v", err)
 	}
 }
@@ -140,7 +140,7 @@ func TestJobLevelSourceKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = job.Source.Decoder()(&cfg)
-	if err == nil || !strings.Contains(err.Error(), `unknown field "colour"`) || !strings.Contains(err.Error(), "[8:3]") {
+	if err == nil || !strings.Contains(err.Error(), "source.colour (line 8): unknown key") {
 		t.Fatalf("unknown key: error %v, want it named with its line", err)
 	}
 }
