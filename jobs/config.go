@@ -45,7 +45,8 @@ type Job struct {
 	// lines maps each key the file gave a value to its line; a key
 	// missing here was left out (and took its default).
 	lines map[string]int
-	// incomplete are keys whose value names a variable that is not set.
+	// incomplete are keys whose value was already reported (a variable
+	// that is not set, a value that cannot be decoded); Validate skips them.
 	incomplete map[string]bool
 }
 
@@ -147,7 +148,7 @@ type ClickHouse struct {
 	// PasswordFile names a file holding the password (one trailing newline
 	// is dropped), as container platforms mount secrets; it is read when
 	// the job file is loaded. Optional; not with Password.
-	PasswordFile string `yaml:"password_file"`
+	PasswordFile string `yaml:"password_file,omitempty"`
 	// Compression of the native protocol: auto, lz4, zstd or none. auto is
 	// none for loopback addresses and lz4 for others. Optional, defaults to
 	// auto.

@@ -27,7 +27,8 @@ type decodeState struct {
 	probs []error
 	// lines maps each key path that was given a value to its line.
 	lines map[string]int
-	// incomplete are key paths whose value names a variable that is not set.
+	// incomplete are key paths whose value was already reported (a variable
+	// that is not set, a value that cannot be decoded); validation skips them.
 	incomplete map[string]bool
 }
 
@@ -35,7 +36,10 @@ func newDecodeState() *decodeState {
 	return &decodeState{lines: map[string]int{}, incomplete: map[string]bool{}}
 }
 
+// bad reports a value that cannot be decoded; the key is not judged again
+// by validation.
 func (d *decodeState) bad(key string, n *vnode, format string, args ...any) {
+	d.incomplete[key] = true
 	d.probs = append(d.probs, problem{key: key, line: n.line, msg: fmt.Sprintf(format, args...)})
 }
 

@@ -301,6 +301,7 @@ func (b *treeBuilder) markSecretVars() {
 	for _, u := range b.uses {
 		if sk, ok := secretVar[u.name]; ok && !u.node.secret {
 			u.node.secret = true
+			u.node.incomplete = true
 			b.probs = append(b.probs, problem{key: u.key, line: u.node.line, msg: fmt.Sprintf("uses ${%s}, which the secret key %s uses too: a secret's variable may only be used in secret keys, since other values are printed and logged", u.name, sk)})
 		}
 	}
