@@ -103,8 +103,8 @@ func (s SourceSpec) MarshalYAML() (any, error) {
 type Target struct {
 	// ClickHouse says how to reach the server.
 	ClickHouse ClickHouse `yaml:"clickhouse"`
-	// Table is "database.table" (database defaults to "default"): a
-	// MergeTree-family table, or a Distributed table, which chload resolves
+	// Table is "database.table" (a name without a database is refused):
+	// a MergeTree-family table, or a Distributed table, which chload resolves
 	// to its cluster and local table and never inserts through.
 	Table string `yaml:"table"`
 	// Cluster, with a local table, names the cluster (system.clusters)
@@ -119,7 +119,8 @@ type Target struct {
 	InternalReplication *bool `yaml:"internal_replication"`
 }
 
-// Database is the target table's database.
+// Database is the target table's database ("default" for a name without
+// one, which Validate refuses).
 func (t Target) Database() string {
 	if db, _, ok := strings.Cut(t.Table, "."); ok {
 		return db

@@ -159,7 +159,7 @@ func TestByteSize(t *testing.T) {
 	}
 }
 
-// FuzzExpand checks Expand against its documented rules, stated as round
+// FuzzExpand checks Expand (one value) against its documented rules, stated as round
 // trips: text written with every literal "${" escaped as "$${" comes back
 // unchanged, and a ${X} reference placed between two such texts becomes X's
 // value with the texts around it unchanged. Arbitrary text never panics.

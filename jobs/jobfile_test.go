@@ -470,3 +470,38 @@ func TestSecretsNeverInLogsOrReports(t *testing.T) {
 	assertNoPart(t, "report", reports, baseReports, secret)
 	assertNoPart(t, "logs", logs, baseLogs, secret)
 }
+
+// FuzzVariableValue: whatever bytes a variable holds arrive byte for byte
+// in a plain, a quoted and a flow-mapping value, and a secret's value is in
+// no part of the validate output.
+func FuzzVariableValue(f *testing.F) {
+	for _, s := range awkwardSecrets {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		text := "version: 1\nname: '${N}'\nsource: {type: parquet, paths: [${N}]}\ntarget:\n  table: db.t\n  clickhouse: {password: ${P}}\n"
+		job, err := Parse([]byte(text), LoadOptions{Env: envOf(map[string]string{"N": "n" + v, "P": v})})
+		if err != nil {
+			t.Fatalf("%q: %v", v, err)
+		}
+		var src struct {
+			Paths []string `yaml:"paths"`
+		}
+		if err := job.Source.Decoder()(&src); err != nil {
+			t.Fatal(err)
+		}
+		if job.Name != "n"+v || string(job.Target.ClickHouse.Password) != v || len(src.Paths) != 1 || src.Paths[0] != "n"+v {
+			t.Fatalf("%q: name %q, password %q, paths %q", v, job.Name, job.Target.ClickHouse.Password, src.Paths)
+		}
+	})
+}
+
+// FuzzParse: no job file text makes Parse panic.
+func FuzzParse(f *testing.F) {
+	f.Add(exampleJob)
+	f.Add("a: ${X}\n${Y}: [${Z:-a, b}]\n")
+	f.Add("password: *x\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		_, _ = Parse([]byte(text), LoadOptions{Env: envOf(map[string]string{"X": "{", "Z": "*"})})
+	})
+}
