@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -345,10 +346,34 @@ func Parse(data []byte, opt LoadOptions) (*Job, error) {
 	if err := job.Validate(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := job.checkSource(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return nil, errors.New(redact(errors.Join(errs...).Error(), secrets))
 	}
 	return job, nil
+}
+
+// checkSource has the connector decode and check its section, so that its
+// problems are reported with the rest of the file's. It is skipped when the
+// connector is not registered (Validate names the known ones) or the
+// section is already reported. Building a source reads no data.
+func (j *Job) checkSource() error {
+	n := j.Source.node
+	if n == nil || n.kind != vMap || j.Source.Type == "" || !slices.Contains(sources.Names(), j.Source.Type) {
+		return nil
+	}
+	for _, k := range n.keys {
+		if j.incomplete["source."+k.name] || k.val.incomplete {
+			return nil
+		}
+	}
+	src, err := sources.New(j.Source.Type, j.Source.Decoder())
+	if err != nil {
+		return err
+	}
+	return src.Close()
 }
 
 // isSet says whether the file gave key a value (even 0 or "").

@@ -100,11 +100,11 @@ func TestVariableValuesArriveByteForByte(t *testing.T) {
 // its variable is not set; $${ is a literal ${.
 func TestKeysAndCommentsAreNotExpanded(t *testing.T) {
 	env := envOf(map[string]string{"K": "name"})
-	_, err := Parse([]byte("version: 1\n${K}: x\nsource: {type: parquet}\ntarget: {table: db.t}\n"), LoadOptions{Env: env})
+	_, err := Parse([]byte("version: 1\n${K}: x\nsource: {type: parquet, paths: [a]}\ntarget: {table: db.t}\n"), LoadOptions{Env: env})
 	if err == nil || !strings.Contains(err.Error(), "${K} (line 2): unknown key") {
 		t.Fatalf("a reference in a key: %v", err)
 	}
-	job, err := Parse([]byte("# uses ${UNSET}\nversion: 1\nname: a$${b}c # ${UNSET_TOO}\nsource: {type: parquet}\ntarget: {table: db.t}\n"), LoadOptions{Env: env})
+	job, err := Parse([]byte("# uses ${UNSET}\nversion: 1\nname: a$${b}c # ${UNSET_TOO}\nsource: {type: parquet, paths: [a]}\ntarget: {table: db.t}\n"), LoadOptions{Env: env})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestSecretsNeverInMessages(t *testing.T) {
 // refused.
 func TestSecretSourceKeysAreMasked(t *testing.T) {
 	const secret = "AKIA-very-hidden"
-	job, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet, paths: [a], secret_access_key: '${S}'}\ntarget: {table: db.t}\n"), LoadOptions{Env: envOf(map[string]string{"S": secret})})
+	job, err := Parse([]byte("version: 1\nname: x\nsource: {type: vault, paths: [a], secret_access_key: '${S}'}\ntarget: {table: db.t}\n"), LoadOptions{Env: envOf(map[string]string{"S": secret})})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestDecodeErrorsNameTheKey(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			// version: 2 and a typo in the same file are reported as well.
-			text := "version: 2\nname: x\nsource: {type: parquet}\ntarget:\n  table: db.t\n  clickhouse: {dial_timeout: 10, hosts: h:1}\nwrite:\n  " + c.write + "\n  mdoe: append\ntarget_x: {internal_replication: yes}\n"
+			text := "version: 2\nname: x\nsource: {type: parquet, paths: [a]}\ntarget:\n  table: db.t\n  clickhouse: {dial_timeout: 10, hosts: h:1}\nwrite:\n  " + c.write + "\n  mdoe: append\ntarget_x: {internal_replication: yes}\n"
 			_, err := Parse([]byte(text), LoadOptions{Env: envOf(nil)})
 			if err == nil {
 				t.Fatal("no error")
@@ -360,7 +360,7 @@ func TestDecodeErrorsNameTheKey(t *testing.T) {
 			}
 		})
 	}
-	_, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: db.t, internal_replication: yes}\n"), LoadOptions{Env: envOf(nil)})
+	_, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet, paths: [a]}\ntarget: {table: db.t, internal_replication: yes}\n"), LoadOptions{Env: envOf(nil)})
 	if err == nil || !strings.Contains(err.Error(), `target.internal_replication (line 4): expected true or false, got "yes"`) {
 		t.Errorf("bool: %v", err)
 	}
@@ -412,9 +412,9 @@ func keyedJob(key, value string) string {
 	if strings.HasPrefix(key, "target.clickhouse.") {
 		section, name = "clickhouse", strings.TrimPrefix(key, "target.clickhouse.")
 	}
-	text := "version: 1\nname: x\nsource: {type: parquet}\ntarget:\n  table: db.t\n%s:\n  %s: %s\n"
+	text := "version: 1\nname: x\nsource: {type: parquet, paths: [a]}\ntarget:\n  table: db.t\n%s:\n  %s: %s\n"
 	if section == "clickhouse" {
-		text = "version: 1\nname: x\nsource: {type: parquet}\ntarget:\n  table: db.t\n  clickhouse:\n    %[2]s: %[3]s\n"
+		text = "version: 1\nname: x\nsource: {type: parquet, paths: [a]}\ntarget:\n  table: db.t\n  clickhouse:\n    %[2]s: %[3]s\n"
 		return fmt.Sprintf(text, "", name, value)
 	}
 	return fmt.Sprintf(text, section, name, value)
@@ -424,7 +424,7 @@ func keyedJob(key, value string) string {
 // name is refused with the fix, since the connection's database depends on
 // the ClickHouse user's settings, which validate cannot see.
 func TestTableNeedsADatabase(t *testing.T) {
-	_, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet}\ntarget: {table: events}\n"), LoadOptions{Env: envOf(nil)})
+	_, err := Parse([]byte("version: 1\nname: x\nsource: {type: parquet, paths: [a]}\ntarget: {table: events}\n"), LoadOptions{Env: envOf(nil)})
 	if err == nil || !strings.Contains(err.Error(), `target.table (line 4): "events" names no database: write database.table, e.g. default.events`) {
 		t.Fatalf("error %v", err)
 	}
@@ -479,19 +479,20 @@ func FuzzVariableValue(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, v string) {
-		text := "version: 1\nname: '${N}'\nsource: {type: parquet, paths: [${N}]}\ntarget:\n  table: db.t\n  clickhouse: {password: ${P}}\n"
+		text := "version: 1\nname: '${N}'\nsource: {type: fuzzsrc, x: [${N}]}\ntarget: {table: db.t, cluster: ${N}, clickhouse: {password: ${P}}}\n"
 		job, err := Parse([]byte(text), LoadOptions{Env: envOf(map[string]string{"N": "n" + v, "P": v})})
 		if err != nil {
 			t.Fatalf("%q: %v", v, err)
 		}
 		var src struct {
 			Paths []string `yaml:"paths"`
+			X     []string `yaml:"x"`
 		}
 		if err := job.Source.Decoder()(&src); err != nil {
 			t.Fatal(err)
 		}
-		if job.Name != "n"+v || string(job.Target.ClickHouse.Password) != v || len(src.Paths) != 1 || src.Paths[0] != "n"+v {
-			t.Fatalf("%q: name %q, password %q, paths %q", v, job.Name, job.Target.ClickHouse.Password, src.Paths)
+		if job.Name != "n"+v || job.Target.Cluster != "n"+v || string(job.Target.ClickHouse.Password) != v || len(src.X) != 1 || src.X[0] != "n"+v {
+			t.Fatalf("%q: name %q, cluster %q, password %q, x %q", v, job.Name, job.Target.Cluster, job.Target.ClickHouse.Password, src.X)
 		}
 	})
 }
