@@ -195,6 +195,21 @@ func TestSecretsNeverInMessages(t *testing.T) {
 	}
 }
 
+// TestAliasesAndSecrets: anchors and aliases work, but an alias may not
+// carry a secret into a key that is printed.
+func TestAliasesAndSecrets(t *testing.T) {
+	const secret = "'qz-7wkx-pw'"
+	job, err := Parse([]byte(fmt.Sprintf(minimalJob, "    user: &u loader\n    password: *u\n", "")), LoadOptions{Env: envOf(nil)})
+	if err != nil || job.Target.ClickHouse.User != "loader" || job.Target.ClickHouse.Password != "loader" {
+		t.Fatalf("alias: %v %+v", err, job)
+	}
+	_, err = Parse([]byte(fmt.Sprintf(minimalJob, "    password: &p "+secret+"\n", "name2: *p\n")), LoadOptions{Env: envOf(nil)})
+	if err == nil || !strings.Contains(err.Error(), "name2 (line 8): alias *p repeats a secret value") {
+		t.Fatalf("a secret through an alias: %v", err)
+	}
+	assertNoPart(t, "error", err.Error(), "", "qz-7wkx-pw")
+}
+
 // TestSecretSourceKeysAreMasked: a connector's secret-looking key is
 // masked when the job is printed, and reusing its variable elsewhere is
 // refused.

@@ -198,6 +198,10 @@ func (b *treeBuilder) convert(n ast.Node, key string, secret bool) *vnode {
 			name = n.Value.GetToken().Value
 		}
 		if v, ok := b.anchors[name]; ok {
+			if v.secret && !secret {
+				b.probs = append(b.probs, problem{key: key, line: line, msg: fmt.Sprintf("alias *%s repeats a secret value: a secret may only be used in secret keys, since other values are printed and logged", name)})
+				return &vnode{kind: vNull, line: line, secret: true, incomplete: true}
+			}
 			if secret && !v.secret {
 				c := *v
 				c.secret = true
