@@ -66,25 +66,40 @@ type expansion struct {
 	malformed bool     // a "${" starts no reference
 }
 
-// refAt says what starts at s[i]: an escape ("$${", length 3), a reference
-// (length n, with its name and default), or neither (n == 0).
-func refAt(s string, i int) (escape bool, n int, name, def string, hasDef bool) {
+// refScanner finds references in s, left to right, in linear time.
+type refScanner struct {
+	s    string
+	stop int // the first '}' or '\n' at or after some point; -1 for none yet
+}
+
+// at says what starts at s[i]: an escape ("$${", length 3), a reference
+// (length n, with its name and default), or neither (n == 0). Calls must
+// come with i increasing.
+func (r *refScanner) at(i int) (escape bool, n int, name, def string, hasDef bool) {
+	s := r.s
 	if strings.HasPrefix(s[i:], "$${") {
 		return true, 3, "", "", false
 	}
 	if !strings.HasPrefix(s[i:], "${") {
 		return false, 0, "", "", false
 	}
-	end := strings.IndexAny(s[i:], "}\n")
-	if end < 0 || s[i+end] != '}' {
+	if r.stop < i+2 && r.stop != len(s) {
+		k := strings.IndexAny(s[i+2:], "}\n")
+		if k < 0 {
+			r.stop = len(s)
+		} else {
+			r.stop = i + 2 + k
+		}
+	}
+	if r.stop == len(s) || s[r.stop] != '}' {
 		return false, 0, "", "", false
 	}
-	body := s[i+2 : i+end]
+	body := s[i+2 : r.stop]
 	name, def, hasDef = strings.Cut(body, ":-")
 	if !validVarName(name) {
 		return false, 0, "", "", false
 	}
-	return false, end + 1, name, def, hasDef
+	return false, r.stop - i + 1, name, def, hasDef
 }
 
 // expandValue expands the references in s.
@@ -92,8 +107,9 @@ func expandValue(s string, look func(string) (string, bool)) expansion {
 	var out strings.Builder
 	out.Grow(len(s))
 	x := expansion{onlyRefs: true}
+	r := refScanner{s: s, stop: -1}
 	for i := 0; i < len(s); {
-		escape, n, name, def, hasDef := refAt(s, i)
+		escape, n, name, def, hasDef := r.at(i)
 		switch {
 		case escape:
 			out.WriteString("${")
@@ -130,8 +146,9 @@ func protectRefs(text string) (protected string, restore func(string) string) {
 	nonce := newNonce(text)
 	var out strings.Builder
 	var originals []string
+	r := refScanner{s: text, stop: -1}
 	for i := 0; i < len(text); {
-		_, n, _, _, _ := refAt(text, i)
+		_, n, _, _, _ := r.at(i)
 		if n == 0 {
 			out.WriteByte(text[i])
 			i++

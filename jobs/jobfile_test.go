@@ -521,3 +521,12 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse([]byte(text), LoadOptions{Env: envOf(map[string]string{"X": "{", "Z": "*"})})
 	})
 }
+
+// TestExpandIsLinear: a long line of "${" that close nowhere is scanned in
+// linear time (a quadratic scan takes minutes at this size).
+func TestExpandIsLinear(t *testing.T) {
+	for _, s := range []string{strings.Repeat("${", 200_000), strings.Repeat("${a:-", 100_000) + "}", strings.Repeat("$${", 100_000)} {
+		_, _ = Expand(s, nil, nil)
+		_, _ = Parse([]byte("name: "+s+"\n"), LoadOptions{Env: envOf(nil)})
+	}
+}
