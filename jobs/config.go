@@ -5,13 +5,15 @@ package jobs
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
 
 	"github.com/chload/chload/internal/bytesize"
 	"github.com/chload/chload/sources"
@@ -40,6 +42,13 @@ type Job struct {
 
 	// Path is the file the job came from, for messages.
 	Path string `yaml:"-"`
+
+	// lines maps each key the file gave a value to its line; a key
+	// missing here was left out (and took its default).
+	lines map[string]int
+	// incomplete are keys whose value was already reported (a variable
+	// that is not set, a value that cannot be decoded); Validate skips them.
+	incomplete map[string]bool
 }
 
 // SourceSpec is the source section: the connector's name and its raw YAML,
@@ -55,7 +64,7 @@ type SourceSpec struct {
 	// ClickHouse's input_format_null_as_default does, instead of failing
 	// the run. Optional, defaults to false (strict).
 	NullAsDefault bool
-	node          ast.Node
+	node          *vnode
 }
 
 // jobLevelSourceKeys are the source keys the job reads itself (the fields
@@ -69,48 +78,34 @@ func (s SourceSpec) Decoder() sources.Decoder {
 		if s.node == nil {
 			return errors.New("source: section missing")
 		}
-		if err := yaml.NodeToValue(connectorNode(s.node), v, yaml.Strict()); err != nil {
-			return fmt.Errorf("source: %s", yamlMessage(err))
+		rv := reflect.ValueOf(v)
+		if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Struct {
+			return errors.New("source: the connector's settings cannot be read")
 		}
-		return nil
+		d := newDecodeState()
+		d.decodeStruct(s.node, "source", rv.Elem(), jobLevelSourceKeys)
+		if len(d.incomplete) > 0 {
+			return errors.New("source: a variable it names is not set")
+		}
+		return errors.Join(d.probs...)
 	}
 }
 
-// connectorNode is the source section without the job-level keys.
-func connectorNode(n ast.Node) ast.Node {
-	m, ok := n.(*ast.MappingNode)
-	if !ok {
-		return n
-	}
-	c := *m
-	c.Values = nil
-	for _, v := range m.Values {
-		if v.Key != nil && jobLevelSourceKeys[v.Key.GetToken().Value] {
-			continue
-		}
-		c.Values = append(c.Values, v)
-	}
-	return &c
-}
-
-// MarshalYAML prints the source section as written (after expansion).
+// MarshalYAML prints the source section as written (after expansion),
+// with the values of secret keys masked.
 func (s SourceSpec) MarshalYAML() (any, error) {
-	var m yaml.MapSlice
 	if s.node == nil {
-		return m, nil
+		return yaml.MapSlice{}, nil
 	}
-	if err := yaml.NodeToValue(s.node, &m); err != nil {
-		return nil, err
-	}
-	return m, nil
+	return s.node.masked(), nil
 }
 
 // Target is the target section.
 type Target struct {
 	// ClickHouse says how to reach the server.
 	ClickHouse ClickHouse `yaml:"clickhouse"`
-	// Table is "database.table" (database defaults to "default"): a
-	// MergeTree-family table, or a Distributed table, which chload resolves
+	// Table is "database.table" (a name without a database is refused):
+	// a MergeTree-family table, or a Distributed table, which chload resolves
 	// to its cluster and local table and never inserts through.
 	Table string `yaml:"table"`
 	// Cluster, with a local table, names the cluster (system.clusters)
@@ -125,7 +120,8 @@ type Target struct {
 	InternalReplication *bool `yaml:"internal_replication"`
 }
 
-// Database is the target table's database.
+// Database is the target table's database ("default" for a name without
+// one, which Validate refuses).
 func (t Target) Database() string {
 	if db, _, ok := strings.Cut(t.Table, "."); ok {
 		return db
@@ -148,8 +144,13 @@ type ClickHouse struct {
 	Hosts []string `yaml:"hosts"`
 	// User is the ClickHouse user. Optional, defaults to $CH_USER or "default".
 	User string `yaml:"user"`
-	// Password is never printed. Optional, defaults to $CH_PASSWORD.
+	// Password is never printed. Optional, defaults to the content of
+	// PasswordFile, else $CH_PASSWORD.
 	Password Secret `yaml:"password"`
+	// PasswordFile names a file holding the password (one trailing newline
+	// is dropped), as container platforms mount secrets; it is read when
+	// the job file is loaded. Optional; not with Password.
+	PasswordFile string `yaml:"password_file,omitempty"`
 	// Compression of the native protocol: auto, lz4, zstd or none. auto is
 	// none for loopback addresses and lz4 for others. Optional, defaults to
 	// auto.
@@ -243,8 +244,14 @@ func (s Secret) String() string {
 	return "******"
 }
 
+// GoString masks the secret in %#v.
+func (s Secret) GoString() string { return strconv.Quote(s.String()) }
+
 // MarshalYAML masks the secret.
 func (s Secret) MarshalYAML() (any, error) { return s.String(), nil }
+
+// MarshalJSON masks the secret.
+func (s Secret) MarshalJSON() ([]byte, error) { return []byte(strconv.Quote(s.String())), nil }
 
 // ByteSize is a size in bytes; the job file may say 1073741824, "1GiB",
 // "512MiB", "64KiB", "1GB" or "500MB" (the syntax every size key shares).
@@ -285,49 +292,111 @@ type ConfigError struct {
 func (e *ConfigError) Error() string { return fmt.Sprintf("job file %s: %v", e.Path, e.Err) }
 func (e *ConfigError) Unwrap() error { return e.Err }
 
-// rawJob mirrors Job for strict decoding; source stays a node.
+// rawJob mirrors Job for decoding; source stays a node for its connector.
 type rawJob struct {
-	Version int      `yaml:"version"`
-	Name    string   `yaml:"name"`
-	Source  ast.Node `yaml:"source"`
-	Target  Target   `yaml:"target"`
-	Write   Write    `yaml:"write"`
+	Version int    `yaml:"version"`
+	Name    string `yaml:"name"`
+	Source  *vnode `yaml:"source"`
+	Target  Target `yaml:"target"`
+	Write   Write  `yaml:"write"`
 }
 
-// Parse expands variables in data, decodes it strictly, applies defaults and
-// the environment, and validates the result.
+// sourceHead is the part of the source section the job reads itself.
+type sourceHead struct {
+	Type               string `yaml:"type"`
+	IgnoreExtraColumns bool   `yaml:"ignore_extra_columns"`
+	NullAsDefault      bool   `yaml:"null_as_default"`
+}
+
+// Parse parses data, expands the variables inside its values, decodes it
+// strictly, applies defaults and the environment, reads a password file,
+// and validates the result. Every problem is reported at once, each under
+// its key and line; no secret appears in the error.
 func Parse(data []byte, opt LoadOptions) (*Job, error) {
 	env := opt.Env
 	if env == nil {
 		env = os.LookupEnv
 	}
-	text, err := Expand(string(data), opt.Vars, env)
+	root, tb, err := parseTree(data, lookupIn(opt.Vars, env))
 	if err != nil {
 		return nil, err
 	}
+	errs := tb.errors()
+	secrets := tb.secrets
+	d := newDecodeState()
 	var raw rawJob
-	if err := yaml.UnmarshalWithOptions([]byte(text), &raw, yaml.Strict()); err != nil {
-		return nil, errors.New(yamlMessage(err))
+	if root.kind == vNull {
+		errs = append(errs, errors.New("the file is empty: a job needs version, name, source and target"))
+	} else {
+		d.decode(root, "", reflect.ValueOf(&raw).Elem())
 	}
-	job := &Job{Version: raw.Version, Name: raw.Name, Target: raw.Target, Write: raw.Write}
-	if raw.Source != nil {
-		var head struct {
-			Type               string `yaml:"type"`
-			IgnoreExtraColumns bool   `yaml:"ignore_extra_columns"`
-			NullAsDefault      bool   `yaml:"null_as_default"`
-		}
-		if err := yaml.NodeToValue(raw.Source, &head); err != nil {
-			return nil, fmt.Errorf("source: %s", yamlMessage(err))
+	job := &Job{Version: raw.Version, Name: raw.Name, Target: raw.Target, Write: raw.Write, lines: d.lines, incomplete: d.incomplete}
+	if raw.Source != nil && raw.Source.kind != vNull {
+		var head sourceHead
+		if raw.Source.kind == vMap {
+			only := &vnode{kind: vMap, line: raw.Source.line}
+			for _, k := range raw.Source.keys {
+				if jobLevelSourceKeys[k.name] {
+					only.keys = append(only.keys, k)
+				}
+			}
+			d.decodeStruct(only, "source", reflect.ValueOf(&head).Elem(), nil)
+		} else {
+			d.decodeStruct(raw.Source, "source", reflect.ValueOf(&head).Elem(), nil)
 		}
 		job.Source = SourceSpec{Type: head.Type, IgnoreExtraColumns: head.IgnoreExtraColumns, NullAsDefault: head.NullAsDefault, node: raw.Source}
 	}
+	errs = append(errs, d.probs...)
 	job.applyDefaults(env)
+	if p := job.Target.ClickHouse.Password; p != "" {
+		secrets = append(secrets, string(p))
+	}
+	if err := job.readPasswordFile(); err != nil {
+		errs = append(errs, err)
+	} else if p := job.Target.ClickHouse.Password; p != "" {
+		secrets = append(secrets, string(p))
+	}
 	if err := job.Validate(); err != nil {
-		return nil, err
+		errs = append(errs, err)
+	}
+	if err := job.checkSource(); err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(redact(errors.Join(errs...).Error(), secrets))
 	}
 	return job, nil
 }
 
+// checkSource has the connector decode and check its section, so that its
+// problems are reported with the rest of the file's. It is skipped when the
+// connector is not registered (Validate names the known ones) or the
+// section is already reported. Building a source reads no data.
+func (j *Job) checkSource() error {
+	n := j.Source.node
+	if n == nil || n.kind != vMap || j.Source.Type == "" || !slices.Contains(sources.Names(), j.Source.Type) {
+		return nil
+	}
+	for _, k := range n.keys {
+		if j.incomplete["source."+k.name] || k.val.incomplete {
+			return nil
+		}
+	}
+	src, err := sources.New(j.Source.Type, j.Source.Decoder())
+	if err != nil {
+		return err
+	}
+	return src.Close()
+}
+
+// isSet says whether the file gave key a value (even 0 or "").
+func (j *Job) isSet(key string) bool {
+	_, ok := j.lines[key]
+	return ok
+}
+
+// applyDefaults fills the keys the file left out; a key given a value,
+// even 0 or "", keeps it (Validate judges it).
 func (j *Job) applyDefaults(env func(string) (string, bool)) {
 	get := func(k, def string) string {
 		if v, ok := env(k); ok && v != "" {
@@ -335,45 +404,94 @@ func (j *Job) applyDefaults(env func(string) (string, bool)) {
 		}
 		return def
 	}
+	unset := func(key string) bool { return !j.isSet(key) && !j.incomplete[key] }
 	ch := &j.Target.ClickHouse
-	if len(ch.Hosts) == 0 {
+	if unset("target.clickhouse.hosts") {
 		ch.Hosts = []string{get("CH_HOST", "127.0.0.1") + ":" + get("CH_PORT", "9000")}
 	}
-	if ch.User == "" {
+	if unset("target.clickhouse.user") {
 		ch.User = get("CH_USER", "default")
+	} else if ch.User == "" {
+		ch.User = "default"
 	}
-	if ch.Password == "" {
+	if unset("target.clickhouse.password") && unset("target.clickhouse.password_file") {
 		ch.Password = Secret(get("CH_PASSWORD", ""))
 	}
-	if ch.Compression == "" {
+	if unset("target.clickhouse.compression") {
 		ch.Compression = "auto"
 	}
-	if ch.DialTimeout == 0 {
+	if unset("target.clickhouse.dial_timeout") {
 		ch.DialTimeout = 10 * time.Second
 	}
 	w := &j.Write
-	if w.Mode == "" {
+	if unset("write.mode") {
 		w.Mode = "append"
 	}
-	if w.BatchRows == 0 {
+	if unset("write.batch_rows") {
 		w.BatchRows = DefaultBatchRows
 	}
-	if w.MaxBufferBytes == 0 {
+	if unset("write.max_buffer_bytes") {
 		w.MaxBufferBytes = DefaultMaxBufferBytes
 	}
-	if w.NodeConcurrency == 0 {
+	if unset("write.node_concurrency") {
 		w.NodeConcurrency = DefaultConcurrency
 	}
-	if w.Readers == 0 {
+	if unset("write.readers") {
 		w.Readers = DefaultReaders
 	}
 }
 
-// Validate returns every problem at once, each naming its key.
+// readPasswordFile reads target.clickhouse.password_file into the
+// password, dropping one trailing newline (as Docker and Kubernetes
+// secrets are usually written). An error names the key and the path,
+// never the content.
+func (j *Job) readPasswordFile() error {
+	const key = "target.clickhouse.password_file"
+	ch := &j.Target.ClickHouse
+	if !j.isSet(key) {
+		return nil
+	}
+	where := problem{key: key, line: j.lines[key]}
+	if j.isSet("target.clickhouse.password") {
+		where.msg = "set password or password_file, not both"
+		return where
+	}
+	if ch.PasswordFile == "" {
+		where.msg = "is empty: name the file that holds the password"
+		return where
+	}
+	b, err := os.ReadFile(ch.PasswordFile)
+	if err != nil {
+		where.msg = fmt.Sprintf("cannot read the password file %q: %v", ch.PasswordFile, pathErrReason(err))
+		return where
+	}
+	s := string(b)
+	if strings.HasSuffix(s, "\n") {
+		s = strings.TrimSuffix(strings.TrimSuffix(s, "\n"), "\r")
+	}
+	ch.Password = Secret(s)
+	return nil
+}
+
+// pathErrReason is why a file could not be read, without repeating its path.
+func pathErrReason(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Validate returns every problem at once, each naming its key (and its
+// line, for a job read from a file). Keys whose value names a variable
+// that is not set are skipped: the missing variable is reported instead.
 func (j *Job) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+		if j.incomplete[key] {
+			return
+		}
+		errs = append(errs, problem{key: key, line: j.lines[key], msg: fmt.Sprintf(format, args...)})
 	}
 	if j.Version != 1 {
 		bad("version", "must be 1, got %d", j.Version)
@@ -381,15 +499,22 @@ func (j *Job) Validate() error {
 	if strings.TrimSpace(j.Name) == "" {
 		bad("name", "required: a short name for logs and summaries")
 	}
-	if j.Source.node == nil {
-		bad("source", "required")
+	if j.Source.node == nil || j.Source.node.kind == vNull {
+		if !j.incomplete["source"] {
+			bad("source", "required")
+		}
 	} else if j.Source.Type == "" {
 		bad("source.type", "required (known: %s)", strings.Join(sources.Names(), ", "))
 	}
 	if j.Target.Table == "" {
 		bad("target.table", "required, as database.table")
-	} else if db, tbl := j.Target.Database(), j.Target.TableName(); db == "" || tbl == "" || strings.Contains(tbl, ".") {
+	} else if db, tbl, ok := strings.Cut(j.Target.Table, "."); !ok {
+		bad("target.table", "%q names no database: write database.table, e.g. default.%s", j.Target.Table, j.Target.Table)
+	} else if db == "" || tbl == "" || strings.Contains(tbl, ".") {
 		bad("target.table", "%q is not database.table", j.Target.Table)
+	}
+	if j.isSet("target.clickhouse.hosts") && len(j.Target.ClickHouse.Hosts) == 0 {
+		bad("target.clickhouse.hosts", "needs at least one host:port (leave the key out for $CH_HOST:$CH_PORT)")
 	}
 	for i, h := range j.Target.ClickHouse.Hosts {
 		host, port, ok := strings.Cut(h, ":")
@@ -402,8 +527,8 @@ func (j *Job) Validate() error {
 	default:
 		bad("target.clickhouse.compression", "%q is not one of auto, lz4, zstd, none", j.Target.ClickHouse.Compression)
 	}
-	if j.Target.ClickHouse.DialTimeout < 0 {
-		bad("target.clickhouse.dial_timeout", "must be positive")
+	if j.Target.ClickHouse.DialTimeout <= 0 {
+		bad("target.clickhouse.dial_timeout", "must be positive, got %s", j.Target.ClickHouse.DialTimeout)
 	}
 	if _, err := j.Target.ClickHouse.TLSConfig(); err != nil {
 		errs = append(errs, err)
@@ -421,8 +546,8 @@ func (j *Job) Validate() error {
 	if w.Concurrency < 0 || w.Concurrency > 64 {
 		bad("write.concurrency", "must be auto or 1..64, got %d", w.Concurrency)
 	}
-	if w.MaxConcurrency < 0 || w.MaxConcurrency > 256 {
-		bad("write.max_concurrency", "must be 1..256, got %d", w.MaxConcurrency)
+	if w.MaxConcurrency < 0 || w.MaxConcurrency > 256 || (w.MaxConcurrency == 0 && j.isSet("write.max_concurrency")) {
+		bad("write.max_concurrency", "must be 1..256, got %d (leave the key out for the default)", w.MaxConcurrency)
 	}
 	if w.NodeConcurrency < 1 || w.NodeConcurrency > 64 {
 		bad("write.node_concurrency", "must be 1..64, got %d", w.NodeConcurrency)
@@ -434,11 +559,4 @@ func (j *Job) Validate() error {
 		bad("write.readers", "must be 1..64, got %d", w.Readers)
 	}
 	return errors.Join(errs...)
-}
-
-// yamlMessage flattens a go-yaml error, which carries the line and column,
-// into one readable message without colour codes.
-func yamlMessage(err error) string {
-	msg := yaml.FormatError(err, false, false)
-	return strings.TrimSpace(msg)
 }

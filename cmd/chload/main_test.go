@@ -66,7 +66,7 @@ func TestExitCodesWithoutServer(t *testing.T) {
 		{"bad flag", nil, []string{"run", "--nope", job}, exitConfig, nil, []string{"unknown flag"}},
 		{"unknown command", nil, []string{"runn", job}, exitConfig, nil, []string{`unknown command "runn"`}},
 		{"missing variable", nil, []string{"validate", job}, exitConfig, nil, []string{"DATA_DIR (line 5)"}},
-		{"unknown key", map[string]string{"DATA_DIR": dir}, []string{"validate", unknown}, exitConfig, nil, []string{`unknown field "batch_sise"`, "[14:3]"}},
+		{"unknown key", map[string]string{"DATA_DIR": dir}, []string{"validate", unknown}, exitConfig, nil, []string{"write.batch_sise (line 14): unknown key"}},
 		{"missing file", nil, []string{"validate", filepath.Join(dir, "nope.yaml")}, exitConfig, nil, []string{"nope.yaml"}},
 		{"valid, password masked", map[string]string{"DATA_DIR": dir, "CH_PASSWORD": "hunter2"}, []string{"validate", job}, exitOK, []string{"is valid", "******", "batch_rows: 1000000"}, nil},
 		{"var flag wins", map[string]string{"DATA_DIR": "/env"}, []string{"validate", "--var", "DATA_DIR=/flag", job}, exitOK, []string{"/flag/*.parquet"}, nil},
