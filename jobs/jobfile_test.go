@@ -77,7 +77,7 @@ func TestVariableValuesArriveByteForByte(t *testing.T) {
 		}
 	}
 	// A flow mapping, where "{" "}" "," are YAML syntax, and a non-secret key.
-	for _, v := range []string{"a, b}", "x: {y}", "#c", "*a"} {
+	for _, v := range []string{"a, b]", "x: {y,z}", "#c", "*a"} { // each also a valid path pattern
 		text := "version: 1\nname: ${N}\nsource: {type: parquet, paths: [\"${N}\", ${N}]}\ntarget: {table: db.t, clickhouse: {password: ${P}}}\n"
 		job, err := Parse([]byte(text), LoadOptions{Env: envOf(map[string]string{"N": v, "P": v + "!"})})
 		if err != nil {
