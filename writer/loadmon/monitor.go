@@ -271,9 +271,10 @@ var ErrNodeDown = errors.New("node is down")
 
 // Acquire takes one insert slot on the node, blocking while the node is at
 // its limit or paused, or the global cap is reached; it wakes when a slot
-// frees or a limit changes. The inserter calls it around every insert and
-// calls release (once; later calls do nothing) when the insert ends. The
-// error wraps ErrNodeDown when the node is down (on entry or while
+// frees or a limit changes. It waits on one node only and keeps no stall
+// account: the inserter uses AcquireAny, which waits on every replica of a
+// shard. The caller calls release (once; later calls do nothing) when the
+// insert ends. The error wraps ErrNodeDown when the node is down (on entry or while
 // waiting), is ctx's when ctx ends first, or says the node is unknown.
 func (m *LoadMonitor) Acquire(ctx context.Context, addr string) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
