@@ -25,6 +25,7 @@ const (
 	DefaultMaxBufferBytes = ByteSize(1 << 30)
 	DefaultConcurrency    = 2 // per node, the cap under auto
 	DefaultReaders        = 2
+	DefaultMaxPause       = 30 * time.Minute
 )
 
 // Job is a parsed job file, version 1.
@@ -198,6 +199,10 @@ type Write struct {
 	NodeConcurrency int `yaml:"node_concurrency"`
 	// Readers is the number of splits read at once. Optional, defaults to 2.
 	Readers int `yaml:"readers"`
+	// MaxPause ends the run with an error when every replica of a shard
+	// stays paused (too many parts, read-only, down) that long while a
+	// batch waits for it; 0s waits forever. Optional, defaults to 30m.
+	MaxPause *time.Duration `yaml:"max_pause"`
 }
 
 // Concurrency is "auto" (0) or a fixed number of concurrent inserts per
@@ -439,6 +444,10 @@ func (j *Job) applyDefaults(env func(string) (string, bool)) {
 	if unset("write.readers") {
 		w.Readers = DefaultReaders
 	}
+	if w.MaxPause == nil {
+		d := DefaultMaxPause
+		w.MaxPause = &d
+	}
 }
 
 // readPasswordFile reads target.clickhouse.password_file into the
@@ -558,5 +567,17 @@ func (j *Job) Validate() error {
 	if w.Readers < 1 || w.Readers > 64 {
 		bad("write.readers", "must be 1..64, got %d", w.Readers)
 	}
+	if w.MaxPause != nil && *w.MaxPause < 0 {
+		bad("write.max_pause", "must be a duration such as 30m, or 0s to wait forever, got %s", *w.MaxPause)
+	}
 	return errors.Join(errs...)
+}
+
+// PauseLimit is write.max_pause: how long a batch may wait while every
+// replica of its shard is paused (0: forever).
+func (w Write) PauseLimit() time.Duration {
+	if w.MaxPause == nil {
+		return DefaultMaxPause
+	}
+	return *w.MaxPause
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/chload/chload/writer"
 	"github.com/chload/chload/writer/batch"
 	"github.com/chload/chload/writer/chserver"
+	"github.com/chload/chload/writer/loadmon"
 )
 
 // RunParams are a run's inputs besides the job.
@@ -157,7 +158,11 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		"partition_key", sess.table.PartitionKey, "sorting_key", sess.table.SortingKey)
 
 	g, gctx := errgroup.WithContext(ctx)
-	workers := sess.target.MaxInFlight()
+	shards := 1
+	if sess.dest.Topology != nil {
+		shards = len(sess.dest.Topology.Shards)
+	}
+	workers := insertWorkers(sess.target.MaxInFlight(), shards)
 	batches := make(chan *batch.Batch) // unbuffered: at most workers+1 batches out of the buffers
 	mode := writeMode(appendMode{})
 	ins := mode.Insert(sess.plan)
@@ -173,6 +178,9 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 						rowsUnknown.Add(b.Rows)
 					}
 					b.Release()
+					if pe := (*loadmon.PauseError)(nil); errors.As(err, &pe) {
+						err = fmt.Errorf("%w; wait for the servers to catch up (merges, replication) or raise write.max_pause (0s waits forever), then rerun", err)
+					}
 					return err
 				}
 				progress.RowsWritten.Add(b.Rows)
@@ -257,6 +265,18 @@ func Run(ctx context.Context, job *Job, p RunParams) (*Summary, error) {
 		return sum, err
 	}
 	return sum, nil
+}
+
+// insertWorkers is how many batches the run writes at once: slots, the
+// inserts in flight over all nodes (Target.MaxInFlight), and on a cluster as
+// many again, so that batches waiting for a paused shard leave workers to
+// the other shards' batches. A waiting batch holds no insert slot; the
+// batcher's reserve (BatcherParams.InFlight) counts every worker's batch.
+func insertWorkers(slots, shards int) int {
+	if shards > 1 {
+		return 2 * slots
+	}
+	return slots
 }
 
 // BufferBudget is the share of write.max_buffer_bytes that buffered rows

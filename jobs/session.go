@@ -84,7 +84,7 @@ func (s *session) open(ctx context.Context, dialer writer.Dialer) error {
 			ShardingKey: job.Target.ShardingKey, InternalReplication: job.Target.InternalReplication,
 		},
 		Concurrency: concurrency, NodeConcurrency: job.Write.NodeConcurrency, MaxConcurrency: job.Write.MaxConcurrency,
-		Logger: s.log,
+		MaxPause: job.Write.PauseLimit(), Logger: s.log,
 	})
 	if err != nil {
 		return err

@@ -10,22 +10,26 @@ import (
 )
 
 // Write inserts b, one partition of one shard, as one part: with internal
-// replication on the healthiest, least loaded replica of its shard, moving
-// to another replica when a replica fails; without it on every replica.
-// Each insert holds a slot of its node's concurrency, which the load
-// monitor sets. Write does not release b. Safe for concurrent use; the run
-// calls it from its insert workers.
+// replication on a replica of its shard, moving to another replica when a
+// replica fails; without it on every replica. Each insert holds a slot of
+// its node's concurrency, which the load monitor sets; with internal
+// replication the batch waits on every replica of its shard at once and
+// goes to whichever frees a slot first (the healthiest, least loaded one
+// when several are free). Write does not release b. Safe for concurrent
+// use; the run calls it from its insert workers.
 //
 // An error is the last replica's: a *ServerError or *TargetError from the
 // node, ctx's error, or a *ServerError saying no replica is writable (all
-// read-only or down). One that wraps ErrOutcomeUnknown means the batch may
+// read-only or down) or that every replica stayed paused longer than
+// OpenParams.MaxPause (it wraps a *loadmon.PauseError naming the replicas
+// and their reasons). One that wraps ErrOutcomeUnknown means the batch may
 // be in the table.
 func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 	replicas := t.shards[b.Shard]
 	if !t.dest.InternalReplication {
 		for _, addr := range replicas {
-			if err := t.insertOn(ctx, addr, ins, b, true); err != nil {
-				return err
+			if _, err := t.insertOnAny(ctx, []string{addr}, ins, b, true); err != nil {
+				return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, err)
 			}
 		}
 		return nil
@@ -33,24 +37,25 @@ func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 	tried := map[string]bool{}
 	var lastErr error
 	for {
-		addr, ok := t.monitor.Choose(replicas, tried)
-		if !ok {
-			if lastErr == nil {
-				// Nothing was tried: the servers say no replica takes
-				// writes now, a server's refusal like any other.
-				lastErr = &ServerError{Op: "choose a replica", Err: errors.New("no replica is writable (all read-only or down)"), Transient: true}
+		var left []string
+		for _, a := range replicas {
+			if !tried[a] {
+				left = append(left, a)
 			}
+		}
+		if len(left) == 0 {
 			return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, lastErr)
 		}
-		lastResort := len(tried)+1 >= len(replicas)
-		err := t.insertOn(ctx, addr, ins, b, lastResort)
+		addr, err := t.insertOnAny(ctx, left, ins, b, false)
 		if err == nil {
 			return nil
 		}
 		var se *ServerError
-		down := errors.Is(err, loadmon.ErrNodeDown)
-		if ctx.Err() != nil || !down && (!errors.As(err, &se) || !se.Retryable()) {
-			return err
+		if addr == "" || ctx.Err() != nil || !errors.As(err, &se) || !se.Retryable() {
+			if addr == "" && lastErr != nil && errors.Is(err, loadmon.ErrNodeDown) {
+				err = lastErr // nothing more was tried: the last failure says why
+			}
+			return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, err)
 		}
 		// The same batch goes to another replica. A Replicated table keeps
 		// one copy even if the first insert got through: the block is the
@@ -62,24 +67,32 @@ func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 	}
 }
 
-// insertOn inserts b on one node within the node's concurrency. When the
-// monitor says the node is down, the insert is refused with ErrNodeDown so
-// that another replica takes it, unless this is the last replica to try
-// (lastResort): then the insert is tried anyway, and either the node was
-// only slow to answer a poll or the insert fails with the real error.
-func (t *Target) insertOn(ctx context.Context, addr string, ins *Insert, b *batch.Batch, lastResort bool) error {
-	release, err := t.monitor.Acquire(ctx, addr)
+// insertOnAny inserts b on whichever of addrs, replicas of its shard, gets
+// a slot first, and returns the replica it tried ("" when none was
+// tried). When the only replica left goes down while the batch waits for
+// it, or always with force (a batch every replica must take), the insert is
+// tried anyway on a node the monitor takes as down: either the node was
+// only slow to answer a poll, or the insert fails with the real error.
+func (t *Target) insertOnAny(ctx context.Context, addrs []string, ins *Insert, b *batch.Batch, force bool) (string, error) {
+	addr, release, err := t.monitor.AcquireAny(ctx, addrs)
+	var pe *loadmon.PauseError
 	switch {
-	case errors.Is(err, loadmon.ErrNodeDown) && lastResort:
-		release = func() {}
+	case errors.As(err, &pe):
+		return "", &ServerError{Op: "wait for a replica", Err: err, Transient: true}
+	case errors.Is(err, loadmon.ErrNodeDown) && len(addrs) == 1 && (addr != "" || force):
+		addr, release = addrs[0], func() {}
+	case errors.Is(err, loadmon.ErrNodeDown):
+		// The servers say no replica takes writes now, a server's refusal
+		// like any other.
+		return "", &ServerError{Op: "choose a replica", Err: fmt.Errorf("no replica is writable (all read-only or down): %w", err), Transient: true}
 	case err != nil:
-		return err
+		return "", err
 	}
 	defer release()
 	if err := t.byAddr[addr].Insert(ctx, ins, b); err != nil {
-		return err
+		return addr, err
 	}
 	t.parts.Add(1)
 	t.log.Debug("batch inserted", "node", addr, "shard", t.ShardNum(b.Shard), "partition", b.Partition, "batch", b.Seq, "rows", b.Rows, "forced", b.Forced)
-	return nil
+	return addr, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/chload/chload/writer/loadmon"
 )
@@ -32,6 +33,10 @@ type OpenParams struct {
 	// MaxConcurrency caps the inserts in flight over all nodes; 0 derives
 	// it from the servers' cores (MaxInFlight).
 	MaxConcurrency int
+	// MaxPause ends a Write with a *ServerError when every replica its
+	// batch may go to stays paused that long; 0 waits forever. Optional,
+	// defaults to 0.
+	MaxPause time.Duration
 	// Logger receives what the door does (cluster found, replicas that do
 	// not answer, failovers). Optional, defaults to discarding.
 	Logger *slog.Logger
@@ -130,7 +135,7 @@ func (t *Target) open(ctx context.Context, d Dialer) error {
 		}}
 	}
 	t.monitor = loadmon.NewLoadMonitor(lnodes, db, table, loadmon.LoadPolicy{
-		Fixed: p.Concurrency, PerNodeCap: p.NodeConcurrency, GlobalCap: t.MaxInFlight(),
+		Fixed: p.Concurrency, PerNodeCap: p.NodeConcurrency, GlobalCap: t.MaxInFlight(), MaxPause: p.MaxPause,
 	}, t.log)
 	return t.monitor.Poll(ctx)
 }

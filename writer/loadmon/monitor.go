@@ -73,6 +73,7 @@ type LoadMonitor struct {
 	database, table string
 	policy          LoadPolicy
 	log             *slog.Logger
+	clock           clock
 
 	mu       sync.Mutex
 	loads    []NodeLoad
@@ -81,6 +82,9 @@ type LoadMonitor struct {
 	failSeq  []uint64      // counts MarkFailed calls per node
 	waiting  int           // Acquire calls blocked now (tests observe it)
 	changed  chan struct{} // closed and replaced when a slot frees or a limit changes
+	// warned is when a stall of a set of replicas (stallKey) was last
+	// logged, so that batches waiting together log it once.
+	warned map[string]time.Time
 }
 
 // NewLoadMonitor returns a monitor of database.table on nodes with policy p;
@@ -97,6 +101,8 @@ func NewLoadMonitor(nodes []Node, database, table string, p LoadPolicy, log *slo
 		table:    table,
 		policy:   p.withDefaults(len(nodes)),
 		log:      log,
+		clock:    realClock{},
+		warned:   map[string]time.Time{},
 		loads:    make([]NodeLoad, len(nodes)),
 		inflight: make([]int, len(nodes)),
 		failSeq:  make([]uint64, len(nodes)),
@@ -200,21 +206,25 @@ func (m *LoadMonitor) apply(i int, l NodeLoad, seq uint64) {
 	}
 	n := m.nodes[i]
 	l.Addr, l.Shard, l.Replica = n.Addr, n.Shard, n.Replica
-	l.At = time.Now()
+	l.At = m.clock.Now()
 	l.Limit, l.Reason = decideLimit(l, m.policy)
 	m.setLocked(i, l, prev)
 }
 
-// setLocked stores l as node i's load, logs a change of limit and wakes
-// waiters. m.mu is held.
+// setLocked stores l as node i's load, logs a change of limit or of the
+// kind of reason (reasonKind) and wakes waiters. m.mu is held.
 func (m *LoadMonitor) setLocked(i int, l, prev NodeLoad) {
 	m.loads[i] = l
 	if l.Limit == prev.Limit && l.Reason == prev.Reason {
 		return
 	}
-	if l.Limit != prev.Limit {
+	switch {
+	case l.Limit != prev.Limit:
 		m.log.Info("insert limit changed", "node", l.Addr, "shard", l.Shard, "replica", l.Replica,
 			"limit", l.Limit, "previous", prev.Limit, "reason", l.Reason)
+	case reasonKind(l.Reason) != reasonKind(prev.Reason):
+		m.log.Info("insert limit kept, for another reason", "node", l.Addr, "shard", l.Shard, "replica", l.Replica,
+			"limit", l.Limit, "reason", l.Reason, "previous_reason", prev.Reason)
 	}
 	m.wakeLocked()
 }
@@ -250,7 +260,7 @@ func (m *LoadMonitor) MarkFailed(addr string, err error) {
 	prev := m.loads[i]
 	l := prev
 	l.Err = fmt.Errorf("write to node %s: %w", addr, err)
-	l.At = time.Now()
+	l.At = m.clock.Now()
 	l.Limit, l.Reason = decideLimit(l, m.policy)
 	m.setLocked(i, l, prev)
 }
@@ -261,9 +271,10 @@ var ErrNodeDown = errors.New("node is down")
 
 // Acquire takes one insert slot on the node, blocking while the node is at
 // its limit or paused, or the global cap is reached; it wakes when a slot
-// frees or a limit changes. The inserter calls it around every insert and
-// calls release (once; later calls do nothing) when the insert ends. The
-// error wraps ErrNodeDown when the node is down (on entry or while
+// frees or a limit changes. It waits on one node only and keeps no stall
+// account: the inserter uses AcquireAny, which waits on every replica of a
+// shard. The caller calls release (once; later calls do nothing) when the
+// insert ends. The error wraps ErrNodeDown when the node is down (on entry or while
 // waiting), is ctx's when ctx ends first, or says the node is unknown.
 func (m *LoadMonitor) Acquire(ctx context.Context, addr string) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
@@ -294,19 +305,7 @@ func (m *LoadMonitor) Acquire(ctx context.Context, addr string) (release func(),
 		m.mu.Lock()
 		m.waiting--
 	}
-	m.inflight[i]++
-	m.total++
-	m.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			m.mu.Lock()
-			defer m.mu.Unlock()
-			m.inflight[i]--
-			m.total--
-			m.wakeLocked()
-		})
-	}, nil
+	return m.takeLocked(i), nil
 }
 
 // waiters is the number of Acquire calls blocked now.

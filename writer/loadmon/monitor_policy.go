@@ -2,6 +2,7 @@ package loadmon
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -33,7 +34,15 @@ import (
 //
 // A paused node resumes at the first poll that finds the condition cleared.
 // Every change of a node's limit is logged at Info level with the node, its
-// shard and replica, the new and previous limit and the reason.
+// shard and replica, the new and previous limit and the reason; so is a
+// change of reason at the same limit (a paused node that goes from too many
+// parts to read-only, say), but not a change of counts alone.
+//
+// A batch waits for whichever replica of its shard frees a slot first
+// (AcquireAny). While every replica it may go to is paused, the shard is
+// stalled: after StallWarning, and every StallWarning after that, the stall
+// is logged at Warn level with each replica's reason; after MaxPause the
+// wait ends with a *PauseError.
 type LoadPolicy struct {
 	// Fixed, when above 0, is the number of concurrent inserts on every
 	// node (write.concurrency: N); 0 chooses it from each node's load.
@@ -48,6 +57,13 @@ type LoadPolicy struct {
 	// PollEvery is the interval between polls of Run. Optional, defaults
 	// to 2s.
 	PollEvery time.Duration
+	// MaxPause is the longest a batch waits while every replica it may go
+	// to is paused; 0 waits forever. Time spent waiting for slots that
+	// inserts in flight hold does not count. Optional, defaults to 0.
+	MaxPause time.Duration
+	// StallWarning is how long a stall lasts before it is logged at Warn
+	// level, and how often it is logged again. Optional, defaults to 1m.
+	StallWarning time.Duration
 }
 
 // Thresholds of the auto policy.
@@ -74,6 +90,12 @@ func (p LoadPolicy) withDefaults(nodes int) LoadPolicy {
 	}
 	if p.PollEvery <= 0 {
 		p.PollEvery = 2 * time.Second
+	}
+	if p.MaxPause < 0 {
+		p.MaxPause = 0
+	}
+	if p.StallWarning <= 0 {
+		p.StallWarning = time.Minute
 	}
 	return p
 }
@@ -131,6 +153,18 @@ func decideLimit(l NodeLoad, p LoadPolicy) (int, string) {
 	}
 	return limit, reason
 }
+
+// reasonKind is what a reason says without its counts, so that a node whose
+// parts go from 7 to 8 keeps its reason while one that goes from too many
+// parts to read-only changes it. Every failure of a down node is one kind.
+func reasonKind(reason string) string {
+	if strings.HasPrefix(reason, "node down") {
+		return "node down"
+	}
+	return digits.ReplaceAllString(reason, "#")
+}
+
+var digits = regexp.MustCompile(`[0-9]+`)
 
 func plural(n int, one, many string) string {
 	if n == 1 {

@@ -66,11 +66,11 @@ func TestLoadPolicyDefaults(t *testing.T) {
 		nodes int
 		want  LoadPolicy
 	}{
-		{name: "zero", nodes: 4, want: LoadPolicy{PerNodeCap: 2, GlobalCap: 8, PollEvery: 2 * time.Second}},
-		{name: "fixed", in: LoadPolicy{Fixed: 3}, nodes: 2, want: LoadPolicy{Fixed: 3, PerNodeCap: 2, GlobalCap: 6, PollEvery: 2 * time.Second}},
-		{name: "cap", in: LoadPolicy{PerNodeCap: 4, GlobalCap: 5, PollEvery: time.Second}, nodes: 2, want: LoadPolicy{PerNodeCap: 4, GlobalCap: 5, PollEvery: time.Second}},
-		{name: "no nodes", nodes: 0, want: LoadPolicy{PerNodeCap: 2, GlobalCap: 2, PollEvery: 2 * time.Second}},
-		{name: "negative", in: LoadPolicy{Fixed: -1, PerNodeCap: -1, GlobalCap: -1, PollEvery: -1}, nodes: 1, want: LoadPolicy{PerNodeCap: 2, GlobalCap: 2, PollEvery: 2 * time.Second}},
+		{name: "zero", nodes: 4, want: LoadPolicy{PerNodeCap: 2, GlobalCap: 8, PollEvery: 2 * time.Second, StallWarning: time.Minute}},
+		{name: "fixed", in: LoadPolicy{Fixed: 3}, nodes: 2, want: LoadPolicy{Fixed: 3, PerNodeCap: 2, GlobalCap: 6, PollEvery: 2 * time.Second, StallWarning: time.Minute}},
+		{name: "cap", in: LoadPolicy{PerNodeCap: 4, GlobalCap: 5, PollEvery: time.Second}, nodes: 2, want: LoadPolicy{PerNodeCap: 4, GlobalCap: 5, PollEvery: time.Second, StallWarning: time.Minute}},
+		{name: "no nodes", nodes: 0, want: LoadPolicy{PerNodeCap: 2, GlobalCap: 2, PollEvery: 2 * time.Second, StallWarning: time.Minute}},
+		{name: "negative", in: LoadPolicy{Fixed: -1, PerNodeCap: -1, GlobalCap: -1, PollEvery: -1}, nodes: 1, want: LoadPolicy{PerNodeCap: 2, GlobalCap: 2, PollEvery: 2 * time.Second, StallWarning: time.Minute}},
 	}
 	for _, tc := range tests {
 		if got := tc.in.withDefaults(tc.nodes); got != tc.want {

@@ -6,10 +6,10 @@ package loadmon
 // rest it prefers a node that is not paused, then the lowest share of its
 // limit in use (inflight/limit), then the shortest replication queue, then
 // the smallest replication delay, then the order of addrs. A paused node is
-// still chosen when every candidate is paused: Acquire then waits for it to
-// resume. The inserter calls it for every batch, and again with the failed
-// replica excluded when a write fails. It returns false when no replica is
-// writable.
+// still chosen when every candidate is paused. A dry run calls it to say
+// where each shard's batches would go; the inserter waits on every
+// candidate instead (AcquireAny), which prefers free replicas in the same
+// order. It returns false when no replica is writable.
 func (m *LoadMonitor) Choose(addrs []string, exclude map[string]bool) (string, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
