@@ -3,6 +3,7 @@ package memch
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -274,7 +275,8 @@ func Value(a arrow.Array, i int) any {
 	case *array.Boolean:
 		return a.Value(i)
 	case *array.String:
-		return a.Value(i)
+		// Value views the array's buffer, which the run recycles: copy it.
+		return strings.Clone(a.Value(i))
 	case *array.Binary:
 		return string(a.Value(i))
 	case *array.FixedSizeBinary:
