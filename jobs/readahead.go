@@ -11,6 +11,13 @@ import (
 // sent and the garbage collector's headroom).
 func ReadAheadBudget(max ByteSize) int64 { return int64(max) / 8 }
 
+// RecordBudget is about the most bytes one record read from a split may
+// take (sources.OpenOptions.RecordBytes): a sixty-fourth of
+// write.max_buffer_bytes, at least 1 MiB. Each reader holds a record, its
+// conversion and its pieces at once, so wide rows and large row groups are
+// read in records small enough for the budget.
+func RecordBudget(m ByteSize) int64 { return max(int64(m)/64, 1<<20) }
+
 // readAhead bounds the bytes of converted records that readers hold for the
 // consumer: records waiting in the splits' channels, and the bytes splits
 // promise (sources.Split.Bytes) that they have not delivered yet.

@@ -507,7 +507,9 @@ func dictionaryBytes(rec arrow.Record) int64 {
 	return n
 }
 
-// RecordSize is the bytes rec's buffers hold, dictionaries included.
+// RecordSize is the bytes rec's buffers hold, dictionaries included. A
+// buffer counts with its capacity, not its length: a builder's buffer grows
+// by doubling, and the memory it holds is what the budget bounds.
 func RecordSize(rec arrow.Record) int64 { return recordBytes(rec) + dictionaryBytes(rec) }
 
 // recordBytes is the size of rec's buffers, dictionaries left out.
@@ -523,7 +525,7 @@ func arrayBytes(d arrow.ArrayData) int64 {
 	var n int64
 	for _, b := range d.Buffers() {
 		if b != nil {
-			n += int64(b.Len())
+			n += int64(max(b.Len(), b.Cap()))
 		}
 	}
 	for _, c := range d.Children() {
