@@ -210,7 +210,7 @@ loop:
 			if !ok {
 				break
 			}
-			ra.release(item.bytes)
+			ra.taken(i, item.bytes)
 			if consumeErr = consume(item); consumeErr != nil {
 				cancel(consumeErr)
 				break loop
