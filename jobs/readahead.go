@@ -11,6 +11,13 @@ import (
 // sent and the garbage collector's headroom).
 func ReadAheadBudget(max ByteSize) int64 { return int64(max) / 8 }
 
+// RecordBudget is about the most bytes one record read from a split may
+// take (sources.OpenOptions.RecordBytes): a sixty-fourth of
+// write.max_buffer_bytes, at least 1 MiB. Each reader holds a record, its
+// conversion and its pieces at once, so wide rows and large row groups are
+// read in records small enough for the budget.
+func RecordBudget(m ByteSize) int64 { return max(int64(m)/64, 1<<20) }
+
 // readAhead bounds the bytes of converted records that readers hold for the
 // consumer: records waiting in the splits' channels, and the bytes splits
 // promise (sources.Split.Bytes) that they have not delivered yet.
@@ -19,19 +26,23 @@ func ReadAheadBudget(max ByteSize) int64 { return int64(max) / 8 }
 // record's bytes beyond what its split promised before it hands the record
 // over; the consumer gives a record's bytes back once it has taken it, and
 // a finished reader gives back what its split promised but did not deliver.
-// The split being consumed (the head) is never held back, so the consumer
-// always makes progress; nor is a reservation when nothing is held, so a
-// split larger than the budget is read with nothing else ahead of it.
+// The split being consumed (the head) is held back only while records of
+// it wait in its channel, which the consumer is taking: so the consumer
+// always makes progress, and a head split does not pile up records while
+// the consumer is busy elsewhere (a batch being sent). Nor is a reservation
+// held back when nothing is held, so a split larger than the budget is
+// read with nothing else ahead of it.
 type readAhead struct {
 	mu     sync.Mutex
 	budget int64
 	held   int64
 	head   int           // the split the consumer is taking records from
+	queued map[int]int64 // bytes of records handed over, by split, not taken yet
 	wake   chan struct{} // closed, and replaced, when held or head changes
 }
 
 func newReadAhead(budget int64) *readAhead {
-	return &readAhead{budget: budget, wake: make(chan struct{})}
+	return &readAhead{budget: budget, queued: map[int]int64{}, wake: make(chan struct{})}
 }
 
 // reserve waits until n more bytes fit in the budget for split, then holds
@@ -42,7 +53,7 @@ func (r *readAhead) reserve(ctx context.Context, split int, n int64) error {
 	}
 	for {
 		r.mu.Lock()
-		if split <= r.head || r.held == 0 || r.held+n <= r.budget {
+		if (split <= r.head && r.queued[split] == 0) || r.held == 0 || r.held+n <= r.budget {
 			r.held += n
 			r.mu.Unlock()
 			return nil
@@ -64,6 +75,25 @@ func (r *readAhead) release(n int64) {
 	}
 	r.mu.Lock()
 	r.held -= n
+	r.signal()
+	r.mu.Unlock()
+}
+
+// queue notes that a record of n bytes of split, reserved already, is
+// handed over to the consumer.
+func (r *readAhead) queue(split int, n int64) {
+	r.mu.Lock()
+	r.queued[split] += n
+	r.mu.Unlock()
+}
+
+// taken gives back the n bytes of a record of split the consumer took.
+func (r *readAhead) taken(split int, n int64) {
+	r.mu.Lock()
+	r.held -= n
+	if r.queued[split] -= n; r.queued[split] <= 0 {
+		delete(r.queued, split)
+	}
 	r.signal()
 	r.mu.Unlock()
 }
@@ -101,11 +131,16 @@ func (b *splitBudget) start(ctx context.Context, promised int64) error {
 
 // take accounts for a record of n bytes about to be handed over: it uses up
 // the promise first, then reserves the rest. The record holds n bytes until
-// the consumer releases them.
+// the consumer takes it (readAhead.taken).
 func (b *splitBudget) take(ctx context.Context, n int64) error {
 	used := min(n, b.promise)
 	b.promise -= used
-	return b.ra.reserve(ctx, b.split, n-used)
+	if err := b.ra.reserve(ctx, b.split, n-used); err != nil {
+		b.ra.release(used)
+		return err
+	}
+	b.ra.queue(b.split, n)
+	return nil
 }
 
 // finish gives back what the split promised but did not deliver.

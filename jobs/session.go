@@ -162,7 +162,8 @@ func (s *session) readConverted(parent context.Context, pl *plan.Plan, workers i
 		started[i] = make(chan struct{})
 	}
 	errs := make(chan error, workers)
-	opts := sources.OpenOptions{Columns: pl.SourceColumns(), Mem: s.mem, KeepDictionaries: pl.DictionaryColumns()}
+	opts := sources.OpenOptions{Columns: pl.SourceColumns(), Mem: s.mem, KeepDictionaries: pl.DictionaryColumns(),
+		RecordBytes: RecordBudget(s.job.Write.MaxBufferBytes)}
 	for w := 0; w < workers; w++ {
 		go func(w int) {
 			var err error
@@ -216,7 +217,7 @@ loop:
 			if !ok {
 				break
 			}
-			ra.release(item.bytes)
+			ra.taken(i, item.bytes)
 			if consumeErr = consume(item); consumeErr != nil {
 				cancel(consumeErr)
 				break loop

@@ -45,8 +45,10 @@ func fits(t *testing.T, ra *readAhead, split int, n int64) bool {
 }
 
 // TestReadAheadBudget: splits ahead of the one being consumed hold at most
-// the budget; the one being consumed is never held back, nor is a split
-// when nothing is held (so a split larger than the budget still loads).
+// the budget; the one being consumed is held back only while records of it
+// wait for the consumer (so it cannot pile up records while the consumer
+// is busy, yet always makes progress), and no split is held back when
+// nothing is held (so a split larger than the budget still loads).
 func TestReadAheadBudget(t *testing.T) {
 	ra := newReadAhead(100)
 	ra.advance(0)
@@ -57,9 +59,17 @@ func TestReadAheadBudget(t *testing.T) {
 		t.Fatal("a split ahead got bytes beyond the budget")
 	}
 	if !fits(t, ra, 0, 500) {
-		t.Fatal("the split being consumed was held back")
+		t.Fatal("the split being consumed was held back with none of its records waiting")
 	}
-	ra.release(500)
+	ra.queue(0, 500)
+	if fits(t, ra, 0, 1) {
+		t.Fatal("the split being consumed got bytes beyond the budget while its records wait")
+	}
+	ra.taken(0, 500)
+	if !fits(t, ra, 0, 1) {
+		t.Fatal("the split being consumed was held back once the consumer took its records")
+	}
+	ra.release(1)
 	ra.release(60)
 	if !fits(t, ra, 3, 60) {
 		t.Fatal("released bytes were not given out again")
@@ -113,17 +123,12 @@ func TestSplitBudget(t *testing.T) {
 					t.Fatal(err)
 				}
 				delivered += n
-				if ra.held < delivered {
-					t.Fatalf("%d bytes held with %d delivered and not consumed", ra.held, delivered)
+				if ra.held < n {
+					t.Fatalf("%d bytes held with a record of %d delivered and not consumed", ra.held, n)
 				}
+				ra.taken(0, n)
 			}
 			b.finish()
-			if ra.held != delivered {
-				t.Fatalf("%d bytes held after the split ended with %d delivered", ra.held, delivered)
-			}
-			for _, n := range tc.records {
-				ra.release(n)
-			}
 			if ra.held != 0 {
 				t.Fatalf("%d bytes held after the consumer took every record", ra.held)
 			}

@@ -103,6 +103,12 @@ type OpenOptions struct {
 	// (the reader checks it); Schema still states their value type. A
 	// connector without dictionaries ignores it. Optional.
 	KeepDictionaries []string
+	// RecordBytes is roughly the most bytes one record should hold: a
+	// reader that knows its rows' sizes yields fewer rows per record when
+	// they are wide, so a caller's memory budget holds whatever the row
+	// size. A connector that cannot tell ignores it. Optional, 0 for no
+	// bound.
+	RecordBytes int64
 }
 
 // Source lists independent splits and streams each as Arrow records.

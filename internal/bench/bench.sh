@@ -28,6 +28,14 @@
 #   CHLOAD              chload binary (default bin/chload)
 #   CHLOAD_BENCH_DIR    data cache (default /tmp/chload-bench); data is keyed by
 #                       generator version and parameters and reused
+#   BENCH_MEMORY=0      skip the memory section: chload's peak RSS at each
+#                       budget in BENCH_BUDGETS (default "128MiB 256MiB 1GiB")
+#                       for the events set and for the wide set (rows of a
+#                       2 KB string, internal/cmd/genwide)
+#   BENCH_MEMORY_ONLY=1 run only the memory section
+#   BENCH_WIDE_ROWS     rows of the wide set (default 524288, 1 GiB of strings)
+#   BENCH_WIDE_ROW_GROUP_ROWS rows per row group of the wide set (default
+#                       65536: row groups of 128 MiB)
 #   CH_HOST CH_PORT CH_USER CH_PASSWORD  server (default 127.0.0.1:19000, default user)
 #
 # Exit status: 0 when every run loaded exactly the source rows, 1 otherwise.
@@ -59,6 +67,14 @@ seed=1
 baseline_only=${BENCH_BASELINE_ONLY:-0}
 single=${BENCH_SINGLE:-1}
 cluster=${BENCH_CLUSTER:-0}
+memory=${BENCH_MEMORY:-1}
+memory_only=${BENCH_MEMORY_ONLY:-0}
+budgets=${BENCH_BUDGETS:-128MiB 256MiB 1GiB}
+wide_rows=${BENCH_WIDE_ROWS:-524288}
+wide_rg_rows=${BENCH_WIDE_ROW_GROUP_ROWS:-65536}
+if [[ $memory_only == 1 ]]; then
+	memory=1 single=0 cluster=0
+fi
 chload=${CHLOAD:-$root/bin/chload}
 cache=${CHLOAD_BENCH_DIR:-/tmp/chload-bench}
 export CH_HOST=${CH_HOST:-127.0.0.1}
@@ -66,7 +82,7 @@ export CH_PORT=${CH_PORT:-19000}
 export CH_USER=${CH_USER:-default}
 export CH_PASSWORD=${CH_PASSWORD:-}
 
-for n in "$rows" "$scale" "$files" "$rg_rows"; do
+for n in "$rows" "$scale" "$files" "$rg_rows" "$wide_rows" "$wide_rg_rows"; do
 	if ! [[ $n =~ ^[1-9][0-9]*$ ]]; then
 		echo "bench: $n is not a positive integer (rows, BENCH_SCALE, BENCH_FILES, BENCH_ROW_GROUP_ROWS)" >&2
 		exit 2
@@ -85,10 +101,10 @@ die() {
 	exit 1
 }
 
-if [[ $single != 0 ]] && ! server_version=$(ch "SELECT version()" 2>&1); then
+if [[ $single != 0 || $memory == 1 ]] && ! server_version=$(ch "SELECT version()" 2>&1); then
 	die "clickhouse at $CH_HOST:$CH_PORT does not answer ($server_version); start it with: bash internal/testenv/chenv.sh start single"
 fi
-if [[ $single == 0 && $cluster != 1 ]]; then
+if [[ $single == 0 && $cluster != 1 && $memory != 1 ]]; then
 	die "BENCH_SINGLE=0 leaves nothing to run without BENCH_CLUSTER=1"
 fi
 if [[ $cluster == 1 ]]; then
@@ -292,6 +308,90 @@ fi
 
 if [[ $cluster == 1 ]]; then
 	cluster_bench
+fi
+
+# wide_dataset: makes sure the wide set is in the cache and prints its
+# directory (Parquet files and the checksum line of their rows).
+wide_dataset() {
+	local dir=$cache/data/wide-v1-r$wide_rows-g$wide_rg_rows
+	if [[ ! -e $dir/generated.ok ]]; then
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		log "generating $wide_rows wide rows into $dir"
+		"$genwide" -rows "$wide_rows" -files 2 -row-group-rows "$wide_rg_rows" -out "$dir/parquet" || die "generate $dir"
+		touch "$dir/generated.ok"
+	fi
+	"$genwide" -checksum -rows "$wide_rows" >"$dir/source.checksum"
+	echo "$dir"
+}
+
+# run_memory SET DIR BUDGET: loads SET (events or wide) from DIR with
+# chload at write.max_buffer_bytes BUDGET into a fresh table; sets secs,
+# rss_mib, check.
+run_memory() {
+	local set=$1 dir=$2 budget=$3 t=bench.mem_$1 job=$cache/run/mem.yaml got query
+	ch "CREATE DATABASE IF NOT EXISTS bench"
+	ch "DROP TABLE IF EXISTS $t"
+	if [[ $set == wide ]]; then
+		ch "$("$genwide" -ddl "$t")"
+		query=$("$genwide" -check-query "$t")
+	else
+		ch "$("$gen" -ddl "$t")"
+		query=$("$gen" -checksum-query "$t")
+	fi
+	ch "SYSTEM STOP MERGES $t"
+	write_job "$dir" "$t" "$job"
+	echo "  max_buffer_bytes: $budget" >>"$job"
+	log "chload run: $set set, budget $budget"
+	if ! timed "$cache/run/mem.time" "$chload" run "$job" >"$cache/run/mem.log" 2>&1; then
+		tail -n 20 "$cache/run/mem.log" >&2
+		die "chload run failed (log: $cache/run/mem.log)"
+	fi
+	read -r secs rss_kb _ <"$cache/run/mem.time"
+	rss_mib=$((rss_kb / 1024))
+	got=$(ch "$query") || die "check $t"
+	check=ok
+	if [[ $got != "$(cat "$dir/source.checksum")" ]]; then
+		check=MISMATCH
+		echo "bench: $t does not hold the source rows: table $got, source $(cat "$dir/source.checksum")" >&2
+	fi
+	ch "DROP TABLE $t"
+}
+
+# The memory section: peak RSS against write.max_buffer_bytes, which the
+# README promises holds within 100 MiB.
+if [[ $memory == 1 ]]; then
+	if [[ ! -x $chload ]]; then
+		die "$chload is missing; build it first (or BENCH_MEMORY=0)"
+	fi
+	genwide=$cache/bin/genwide
+	(cd "$root" && go build -o "$genwide" ./internal/cmd/genwide) || die "build genwide"
+	wide=$(wide_dataset)
+	echo
+	echo "bench: peak RSS by write.max_buffer_bytes: events set $data; wide set (2 KB strings, $wide_rg_rows-row groups of 128 MiB) $wide"
+	mem_format='%-8s %-8s %8s %13s %13s  %s\n'
+	# shellcheck disable=SC2059
+	printf "$mem_format" "set" "budget" "time_s" "peak_rss_MiB" "allowed_MiB" "check"
+	for set in events wide; do
+		dir=$data
+		if [[ $set == wide ]]; then
+			dir=$wide
+		fi
+		for budget in $budgets; do
+			run_memory "$set" "$dir" "$budget"
+			budget_mib=$(numfmt --from=iec-i --to-unit=Mi "${budget%B}")
+			allowed=$((budget_mib + 100))
+			if ((rss_mib > allowed)); then
+				check="$check OVER"
+			fi
+			# shellcheck disable=SC2059
+			printf "$mem_format" "$set" "$budget" "$secs" "$rss_mib" "$allowed" "$check"
+			echo "bench-memory: set $set budget $budget peak_rss ${rss_mib}MiB allowed ${allowed}MiB time ${secs}s check $check"
+			if [[ $check != ok ]]; then
+				failed=1
+			fi
+		done
+	done
 fi
 
 if ((failed)); then

@@ -188,12 +188,16 @@ func readFooter(path string, int96Unit arrow.TimeUnit) (_ *fileInfo, err error) 
 }
 
 // readerProperties are the Parquet reader settings for local files: each
-// column chunk is read into memory with one call, which suits local disks
-// and reads no more than the requested columns.
+// column chunk is streamed from the file through a buffer of
+// readBufferSize bytes (grown for a larger page) instead of being read
+// whole, so the memory a row group takes does not grow with its size.
 func readerProperties() *parquet.ReaderProperties {
 	// The decoder keeps pooled page buffers that are freed by finalizers,
 	// so they come from the Go allocator, not from OpenOptions.Mem.
-	return parquet.NewReaderProperties(nil)
+	rp := parquet.NewReaderProperties(nil)
+	rp.BufferedStreamEnabled = true
+	rp.BufferSize = readBufferSize
+	return rp
 }
 
 // normalizeOptions say what normalizeManifest is for.

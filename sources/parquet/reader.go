@@ -34,6 +34,8 @@ type splitReader struct {
 	// keepDict are the columns Next may leave as dictionaries
 	// (sources.OpenOptions.KeepDictionaries).
 	keepDict map[string]bool
+	// recordBytes is sources.OpenOptions.RecordBytes.
+	recordBytes int64
 
 	pf  *file.Reader
 	rr  rowGroupReader // pqarrow's, or parallelReader with Source.Parallel
@@ -48,7 +50,7 @@ type splitReader struct {
 }
 
 func newSplitReader(ctx context.Context, src *Source, f *fileInfo, sp sources.Split, rg int, o sources.OpenOptions, leaves []int, schema *arrow.Schema) *splitReader {
-	r := &splitReader{ctx: ctx, src: src, file: f, split: sp, rg: rg, mem: o.Mem, leaves: leaves, schema: schema}
+	r := &splitReader{ctx: ctx, src: src, file: f, split: sp, rg: rg, mem: o.Mem, leaves: leaves, schema: schema, recordBytes: o.RecordBytes}
 	if r.mem == nil {
 		r.mem = memory.DefaultAllocator
 	}
@@ -222,11 +224,11 @@ func (r *splitReader) open() error {
 	r.pf = pf
 	// Source.Parallel is served by parallelReader, which recovers decoder
 	// panics; pqarrow's parallel mode would not.
-	props := pqarrow.ArrowReadProperties{BatchSize: r.src.batchSize()}
 	// Top-level string columns whose pages are all dictionary-encoded are
 	// read as dictionaries and expanded in Next (dict.go); the records still
 	// hold plain strings.
 	rg := r.file.meta.RowGroup(r.rg)
+	props := pqarrow.ArrowReadProperties{BatchSize: recordRows(rg, r.leaves, r.src.batchSize(), r.recordBytes)}
 	keepDict := map[int]bool{}
 	for _, leaf := range r.leaves {
 		col := r.file.meta.Schema.Column(leaf)

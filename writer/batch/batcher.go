@@ -61,7 +61,9 @@ type BatcherParams struct {
 	MaxBufferBytes int64
 	// InFlight is how many emitted batches may be alive at once (being
 	// sent, or waiting to be): the reserve is that many times the largest
-	// batch emitted so far. It depends only on the data, so batching stays
+	// batch emitted so far, and a partition is emitted early once it holds
+	// MaxBufferBytes/(2*InFlight) bytes, so the batches in flight take at
+	// most half the budget. It depends only on the data, so batching stays
 	// deterministic. Optional, defaults to 0 (no reserve).
 	InFlight int
 	// Mem allocates the copies taken per partition. Optional, defaults to
@@ -333,6 +335,11 @@ func (b *Batcher) add(ctx context.Context, p int, rec arrow.Record, size int64) 
 		}
 		rec, n, size = tail, n-room, size-headSize
 	}
+	if m := b.maxBatch(); m > 0 && pb.bytes >= m {
+		if err := b.flush(p, true); err != nil {
+			return err
+		}
+	}
 	for b.total+b.reserve() > b.p.MaxBufferBytes {
 		largest := -1
 		for i, q := range b.parts {
@@ -348,6 +355,16 @@ func (b *Batcher) add(ctx context.Context, p int, rec arrow.Record, size int64) 
 		}
 	}
 	return ctx.Err()
+}
+
+// maxBatch is the most bytes of one batch when batches may be in flight:
+// InFlight of them take at most half the budget, so the reserve for them
+// never leaves the buffered rows less than the other half. 0 for no bound.
+func (b *Batcher) maxBatch() int64 {
+	if b.p.InFlight <= 0 {
+		return 0
+	}
+	return max(b.p.MaxBufferBytes/int64(2*b.p.InFlight), 1)
 }
 
 // reserve is the memory kept for emitted batches still in flight, at most
@@ -507,7 +524,9 @@ func dictionaryBytes(rec arrow.Record) int64 {
 	return n
 }
 
-// RecordSize is the bytes rec's buffers hold, dictionaries included.
+// RecordSize is the bytes rec's buffers hold, dictionaries included. A
+// buffer counts with its capacity, not its length: a builder's buffer grows
+// by doubling, and the memory it holds is what the budget bounds.
 func RecordSize(rec arrow.Record) int64 { return recordBytes(rec) + dictionaryBytes(rec) }
 
 // recordBytes is the size of rec's buffers, dictionaries left out.
@@ -523,7 +542,7 @@ func arrayBytes(d arrow.ArrayData) int64 {
 	var n int64
 	for _, b := range d.Buffers() {
 		if b != nil {
-			n += int64(b.Len())
+			n += int64(max(b.Len(), b.Cap()))
 		}
 	}
 	for _, c := range d.Children() {

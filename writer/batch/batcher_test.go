@@ -594,3 +594,64 @@ func TestBatcherKeepsPartitionsThatPrintAlike(t *testing.T) {
 		t.Fatalf("batches %v, want two of one row each with different partition IDs", got)
 	}
 }
+
+// TestBatcherBudgetCountsBatchesInFlight: with InFlight batches kept alive
+// after they are emitted (as the insert workers keep them), the rows the
+// batcher buffers and the batches alive together stay within
+// MaxBufferBytes, from the first batch on.
+func TestBatcherBudgetCountsBatchesInFlight(t *testing.T) {
+	mem := memory.NewCheckedAllocator(memory.NewGoAllocator())
+	defer mem.AssertSize(t, 0)
+	recs := testRecords(mem, 40, 1000, 2, 3)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	key, err := transform.ParseKey("p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const budget, inFlight = 200_000, 3
+	var alive []*Batch
+	var b *Batcher
+	peak := int64(0)
+	b = NewBatcher(BatcherParams{BatchRows: 1 << 30, MaxBufferBytes: budget, InFlight: inFlight, Mem: mem}, func(bt *Batch) error {
+		alive = append(alive, bt)
+		if len(alive) > inFlight {
+			alive[0].Release()
+			alive = alive[1:]
+		}
+		var held int64
+		for _, a := range alive {
+			held += a.Bytes
+		}
+		peak = max(peak, held+b.total)
+		return nil
+	})
+	for _, r := range recs {
+		keys, err := EvalKeys(key, r, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := SplitRows(context.Background(), Rows{Record: r, Keys: keys}, mem)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.AddPieces(context.Background(), ps); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range keys {
+			k.Release()
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range alive {
+		a.Release()
+	}
+	if peak > budget {
+		t.Fatalf("buffered rows and %d batches in flight held %d bytes with a budget of %d", inFlight, peak, budget)
+	}
+}

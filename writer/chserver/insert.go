@@ -109,8 +109,9 @@ func (w *Inserter) Insert(ctx context.Context, b *batch.Batch) error {
 	}
 	defer sender.Abort()
 	cols := make([]arrow.Array, len(b.Chunks))
-	for start := 0; start < len(perm); start += blockRows {
-		part := perm[start:min(start+blockRows, len(perm))]
+	step := blockRowsOf(b)
+	for start := 0; start < len(perm); start += step {
+		part := perm[start:min(start+step, len(perm))]
 		for i, col := range w.ins.Columns {
 			for k, c := range b.Chunks {
 				cols[k] = c.Column(i)
@@ -119,7 +120,7 @@ func (w *Inserter) Insert(ctx context.Context, b *batch.Batch) error {
 				return fmt.Errorf("%s: column %s: %w", op, col.Name, err)
 			}
 		}
-		if start+blockRows < len(perm) {
+		if start+step < len(perm) {
 			if err := sender.Flush(); err != nil {
 				return serverError(op, err)
 			}
@@ -169,8 +170,9 @@ func (w *Inserter) insertNative(ctx context.Context, b *batch.Batch, perm []uint
 	}
 	cols := make([]arrow.Array, len(b.Chunks))
 	var encodeErr error
-	for start := 0; start < len(perm); start += blockRows {
-		part := perm[start:min(start+blockRows, len(perm))]
+	step := blockRowsOf(b)
+	for start := 0; start < len(perm); start += step {
+		part := perm[start:min(start+step, len(perm))]
 		refs, err := chcol.LocateRows(lens, part)
 		if err != nil {
 			in.Abort()
@@ -249,5 +251,19 @@ func sameButLowCardinality(a, b *chcol.Type) bool {
 // given up at that moment would still leave the whole batch written.
 func squashRows(b *batch.Batch) int { return int(b.Rows) + 1 }
 
-// blockRows is the size of the blocks a batch is sent in.
+// blockRows is the most rows in one of the blocks a batch is sent in.
 const blockRows = 65536
+
+// blockBytes is about the most bytes of one block: a block is encoded
+// whole in memory before it is sent, so wide rows go out in fewer rows
+// per block and the encoding takes about blockBytes whatever the row size.
+const blockBytes = 8 << 20
+
+// blockRowsOf is the rows per block for b: blockRows, or fewer when its
+// rows are wide.
+func blockRowsOf(b *batch.Batch) int {
+	if b.Rows <= 0 || b.Bytes <= 0 {
+		return blockRows
+	}
+	return int(max(1, min(blockRows, blockBytes*b.Rows/b.Bytes)))
+}
