@@ -14,7 +14,8 @@ import (
 	"github.com/chload/chload/internal/testenv"
 )
 
-// connJob is a job whose target.clickhouse section is ${CONN}.
+// connJob is a job whose target.clickhouse section is written in by
+// connFile (a variable's value is never YAML, so it is not a ${...}).
 const connJob = `version: 1
 name: conn
 source:
@@ -22,7 +23,7 @@ source:
   paths: ["${DATA_DIR}/*.parquet"]
 target:
   clickhouse:
-${CONN}
+@CONN@
   table: ${TABLE}
 `
 
@@ -65,11 +66,11 @@ func unusedAddr(t *testing.T) string {
 // is used, and the run writes every row (it used to fail after reading
 // everything, its inserts going to the first host).
 func TestHostsInOrderAgainstServer(t *testing.T) {
-	job, env, count := connEnv(t)
+	_, env, count := connEnv(t)
 	live, dead := testenv.ClickHouseAddr(t), unusedAddr(t)
 	env["CONN"] = fmt.Sprintf("    hosts: [%q, %q]", dead, live)
 
-	code, out, errs := runCLI(t, env, "dry-run", job)
+	code, out, errs := runCLI(t, env, "dry-run", connFile(t, env))
 	if code != exitOK {
 		t.Fatalf("dry-run exit %d:\n%s\n%s", code, out, errs)
 	}
@@ -79,7 +80,7 @@ func TestHostsInOrderAgainstServer(t *testing.T) {
 			t.Errorf("dry run lacks %q:\n%s", w, out)
 		}
 	}
-	code, out, errs = runCLI(t, env, "dry-run", "-o", "json", job)
+	code, out, errs = runCLI(t, env, "dry-run", "-o", "json", connFile(t, env))
 	var rep struct {
 		Hosts []struct {
 			Addr     string `json:"addr"`
@@ -98,7 +99,7 @@ func TestHostsInOrderAgainstServer(t *testing.T) {
 		t.Errorf("dry run hosts %+v, nodes %+v; want %s down and %s used", rep.Hosts, rep.Nodes, dead, live)
 	}
 
-	if code, out, errs = runCLI(t, env, "run", job); code != exitOK {
+	if code, out, errs = runCLI(t, env, "run", connFile(t, env)); code != exitOK {
 		t.Fatalf("run exit %d:\n%s\n%s", code, out, errs)
 	}
 	if n := count(); n != 2_000 {
@@ -109,10 +110,10 @@ func TestHostsInOrderAgainstServer(t *testing.T) {
 // TestHTTPPortAgainstServer points the job at the single node's HTTP port:
 // a server error (exit 5) saying it is the HTTP port.
 func TestHTTPPortAgainstServer(t *testing.T) {
-	job, env, _ := connEnv(t)
+	_, env, _ := connEnv(t)
 	addr := testenv.HTTPAddr(t)
 	env["CONN"] = fmt.Sprintf("    hosts: [%q]", addr)
-	code, out, errs := runCLI(t, env, "run", job)
+	code, out, errs := runCLI(t, env, "run", connFile(t, env))
 	t.Logf("stderr:\n%s", errs)
 	want := addr + " is ClickHouse's HTTP port; chload speaks the native protocol (usually port 9000"
 	if code != exitServer || !strings.Contains(errs, want) {
@@ -125,7 +126,7 @@ func TestHTTPPortAgainstServer(t *testing.T) {
 // without the CA the certificate is refused (exit 5) with a message naming
 // ca_file.
 func TestTLSAgainstServer(t *testing.T) {
-	job, env, count := connEnv(t)
+	_, env, count := connEnv(t)
 	addr, files := testenv.TLSNode(t)
 	hosts := fmt.Sprintf("    hosts: [%q]\n    secure: true\n", addr)
 	var want uint64
@@ -135,7 +136,7 @@ func TestTLSAgainstServer(t *testing.T) {
 		{"skip verify", "    insecure_skip_verify: true"},
 	} {
 		env["CONN"] = hosts + c.keys
-		code, out, errs := runCLI(t, env, "run", job)
+		code, out, errs := runCLI(t, env, "run", connFile(t, env))
 		if code != exitOK {
 			t.Fatalf("%s: run exit %d:\n%s\n%s", c.name, code, out, errs)
 		}
@@ -145,11 +146,17 @@ func TestTLSAgainstServer(t *testing.T) {
 		}
 	}
 	env["CONN"] = strings.TrimSuffix(hosts, "\n")
-	code, out, errs := runCLI(t, env, "run", job)
+	code, out, errs := runCLI(t, env, "run", connFile(t, env))
 	if code != exitServer || !strings.Contains(errs, "certificate signed by unknown authority") || !strings.Contains(errs, "target.clickhouse.ca_file") {
 		t.Fatalf("without the CA: exit %d, want %d with a certificate error naming ca_file:\n%s\n%s", code, exitServer, out, errs)
 	}
 	if n := count(); n != want {
 		t.Fatalf("without the CA: %d rows in the table, want %d", n, want)
 	}
+}
+
+// connFile writes connJob with env["CONN"] as its target.clickhouse section.
+func connFile(t *testing.T, env map[string]string) string {
+	t.Helper()
+	return writeFile(t, t.TempDir(), "job.yaml", strings.Replace(connJob, "@CONN@", env["CONN"], 1))
 }

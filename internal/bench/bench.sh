@@ -67,8 +67,12 @@ seed=1
 baseline_only=${BENCH_BASELINE_ONLY:-0}
 single=${BENCH_SINGLE:-1}
 cluster=${BENCH_CLUSTER:-0}
-memory=${BENCH_MEMORY:-1}
 memory_only=${BENCH_MEMORY_ONLY:-0}
+# The memory section goes with the single-node section by default, and never
+# with a baseline-only run (it times chload).
+memory_default=$single
+[[ $baseline_only == 1 ]] && memory_default=0
+memory=${BENCH_MEMORY:-$memory_default}
 budgets=${BENCH_BUDGETS:-128MiB 256MiB 1GiB}
 wide_rows=${BENCH_WIDE_ROWS:-524288}
 wide_rg_rows=${BENCH_WIDE_ROW_GROUP_ROWS:-65536}
