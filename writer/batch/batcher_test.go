@@ -47,10 +47,6 @@ type batchSeen struct {
 
 func runBatcher(t *testing.T, mem memory.Allocator, recs []arrow.Record, p BatcherParams) ([]batchSeen, []PartitionStats) {
 	t.Helper()
-	key, err := transform.ParseKey("p")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var seen []batchSeen
 	p.Mem = mem
 	b := NewBatcher(p, func(b *Batch) error {
@@ -73,19 +69,8 @@ func runBatcher(t *testing.T, mem memory.Allocator, recs []arrow.Record, p Batch
 		return nil
 	})
 	for _, r := range recs {
-		keys, err := EvalKeys(key, r, mem)
-		if err != nil {
+		if err := addKeyed(t, b, mem, r); err != nil {
 			t.Fatal(err)
-		}
-		ps, err := SplitRows(context.Background(), Rows{Record: r, Keys: keys}, mem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.AddPieces(context.Background(), ps); err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range keys {
-			k.Release()
 		}
 	}
 	if err := b.Close(); err != nil {
@@ -608,10 +593,6 @@ func TestBatcherBudgetCountsBatchesInFlight(t *testing.T) {
 			r.Release()
 		}
 	}()
-	key, err := transform.ParseKey("p")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const budget, inFlight = 200_000, 3
 	var alive []*Batch
 	var b *Batcher
@@ -630,19 +611,8 @@ func TestBatcherBudgetCountsBatchesInFlight(t *testing.T) {
 		return nil
 	})
 	for _, r := range recs {
-		keys, err := EvalKeys(key, r, mem)
-		if err != nil {
+		if err := addKeyed(t, b, mem, r); err != nil {
 			t.Fatal(err)
-		}
-		ps, err := SplitRows(context.Background(), Rows{Record: r, Keys: keys}, mem)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.AddPieces(context.Background(), ps); err != nil {
-			t.Fatal(err)
-		}
-		for _, k := range keys {
-			k.Release()
 		}
 	}
 	if err := b.Close(); err != nil {
