@@ -29,7 +29,7 @@ func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 	if !t.dest.InternalReplication {
 		for _, addr := range replicas {
 			if _, err := t.insertOnAny(ctx, []string{addr}, ins, b, true); err != nil {
-				return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, err)
+				return t.batchErr(b, err)
 			}
 		}
 		return nil
@@ -44,7 +44,7 @@ func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 			}
 		}
 		if len(left) == 0 {
-			return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, lastErr)
+			return t.batchErr(b, lastErr)
 		}
 		addr, err := t.insertOnAny(ctx, left, ins, b, false)
 		if err == nil {
@@ -55,7 +55,7 @@ func (t *Target) Write(ctx context.Context, ins *Insert, b *batch.Batch) error {
 			if addr == "" && lastErr != nil && errors.Is(err, loadmon.ErrNodeDown) {
 				err = lastErr // nothing more was tried: the last failure says why
 			}
-			return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, err)
+			return t.batchErr(b, err)
 		}
 		// The same batch goes to another replica. A Replicated table keeps
 		// one copy even if the first insert got through: the block is the
@@ -95,4 +95,13 @@ func (t *Target) insertOnAny(ctx context.Context, addrs []string, ins *Insert, b
 	t.parts.Add(1)
 	t.log.Debug("batch inserted", "node", addr, "shard", t.ShardNum(b.Shard), "partition", b.Partition, "batch", b.Seq, "rows", b.Rows, "forced", b.Forced)
 	return addr, nil
+}
+
+// batchErr is err from writing b, naming the batch, and its shard on a
+// cluster (a single node has no shard number to name).
+func (t *Target) batchErr(b *batch.Batch, err error) error {
+	if t.dest.Topology == nil {
+		return fmt.Errorf("batch %d of partition %s: %w", b.Seq, b.Partition, err)
+	}
+	return fmt.Errorf("shard %d: batch %d of partition %s: %w", t.ShardNum(b.Shard), b.Seq, b.Partition, err)
 }
