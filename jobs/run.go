@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -296,7 +297,7 @@ func sortPartitions[T any](ps []T, key func(T) (shard int, partition string)) {
 		sa, pa := key(a)
 		sb, pb := key(b)
 		if sa != sb {
-			return sign(sa - sb)
+			return cmp.Compare(sa, sb)
 		}
 		return comparePartitions(pa, pb)
 	})
@@ -340,7 +341,7 @@ func compareIntegers(nx bool, mx string, ny bool, my string) int {
 		}
 		return 1
 	}
-	c := sign(len(mx) - len(my))
+	c := cmp.Compare(len(mx), len(my))
 	if c == 0 {
 		c = strings.Compare(mx, my)
 	}
@@ -348,16 +349,6 @@ func compareIntegers(nx bool, mx string, ny bool, my string) int {
 		return -c
 	}
 	return c
-}
-
-func sign(d int) int {
-	switch {
-	case d < 0:
-		return -1
-	case d > 0:
-		return 1
-	}
-	return 0
 }
 
 func isDigits(s string) bool {

@@ -15,5 +15,6 @@ type failureOut struct {
 
 // writeFailureJSON prints err as a failureOut.
 func writeFailureJSON(w io.Writer, err error) error {
-	return writeJSON(w, failureOut{Status: "failed", Error: err.Error(), Kind: exitKind(exitCode(err)), ExitCode: exitCode(err)})
+	code := exitCode(err)
+	return writeJSON(w, failureOut{Status: "failed", Error: err.Error(), Kind: exitKind(code), ExitCode: code})
 }

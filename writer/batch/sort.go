@@ -29,10 +29,7 @@ func SortPermutation(chunks []arrow.Record, exprs []*transform.Expr, mem memory.
 	if len(keys) == 1 {
 		return radixSortRows(keys[0]), nil
 	}
-	perm := make([]uint32, n)
-	for i := range perm {
-		perm[i] = uint32(i)
-	}
+	perm := Identity(n)
 	if len(keys) > 1 {
 		slices.SortFunc(perm, func(a, b uint32) int {
 			return compareRows(keys, a, b)
@@ -545,4 +542,13 @@ func compareDecimalBytes(a, b string) int {
 		return 1
 	}
 	return strings.Compare(a, b)
+}
+
+// Identity is the permutation that keeps n rows in their order.
+func Identity(n int) []uint32 {
+	perm := make([]uint32, n)
+	for i := range perm {
+		perm[i] = uint32(i)
+	}
+	return perm
 }

@@ -84,10 +84,7 @@ func (w *Inserter) Insert(ctx context.Context, b *batch.Batch) error {
 		return fmt.Errorf("sort batch %d of partition %s: %w", b.Seq, b.Partition, err)
 	}
 	if perm == nil {
-		perm = make([]uint32, b.Rows)
-		for i := range perm {
-			perm[i] = uint32(i)
-		}
+		perm = batch.Identity(int(b.Rows))
 	}
 	op := fmt.Sprintf("insert batch %d of partition %s (%d rows)", b.Seq, b.Partition, b.Rows)
 	if w.native != nil {
