@@ -207,6 +207,14 @@ func SplitRows(ctx context.Context, r Rows, mem memory.Allocator) (Pieces, error
 	rowGroup := make([]int32, n)
 	index := map[string]int32{}
 	var groups []Piece
+	writers := make([]keyWriter, len(keys))
+	for j, k := range keys {
+		w, err := newKeyWriter(k)
+		if err != nil {
+			return out, err
+		}
+		writers[j] = w
+	}
 	var key, prevKey []byte
 	prev := int32(-1)
 	for i := 0; i < n; i++ {
@@ -214,11 +222,8 @@ func SplitRows(ctx context.Context, r Rows, mem memory.Allocator) (Pieces, error
 		if r.Shards != nil {
 			key = append(key, byte(r.Shards[i]), byte(r.Shards[i]>>8))
 		}
-		for _, k := range keys {
-			var err error
-			if key, err = appendKey(key, k, i); err != nil {
-				return out, err
-			}
+		for _, w := range writers {
+			key = w(key, i)
 		}
 		if prev >= 0 && bytes.Equal(key, prevKey) {
 			rowGroup[i] = prev
@@ -481,35 +486,53 @@ func isIdentity(order []uint32) bool {
 	return true
 }
 
-// appendKey appends an unambiguous binary encoding of a[i] to buf.
-func appendKey(buf []byte, a arrow.Array, i int) ([]byte, error) {
-	if a.IsNull(i) {
-		return append(buf, 0), nil
-	}
-	buf = append(buf, 1)
+// keyWriter appends an unambiguous binary encoding of row i of one key
+// array to buf.
+type keyWriter func(buf []byte, i int) []byte
+
+// newKeyWriter resolves a's type once, so that the rows of a record are
+// encoded without a type switch each.
+func newKeyWriter(a arrow.Array) (keyWriter, error) {
+	var value keyWriter
 	switch v := a.(type) {
 	case *array.String:
-		s := v.Value(i)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
-		return append(buf, s...), nil
-	case *array.Binary:
-		s := v.Value(i)
-		buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
-		return append(buf, s...), nil
-	case *array.Boolean:
-		if v.Value(i) {
-			return append(buf, 1), nil
+		value = func(buf []byte, i int) []byte {
+			s := v.Value(i)
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+			return append(buf, s...)
 		}
-		return append(buf, 0), nil
+	case *array.Binary:
+		value = func(buf []byte, i int) []byte {
+			s := v.Value(i)
+			buf = binary.LittleEndian.AppendUint32(buf, uint32(len(s)))
+			return append(buf, s...)
+		}
+	case *array.Boolean:
+		value = func(buf []byte, i int) []byte {
+			if v.Value(i) {
+				return append(buf, 1)
+			}
+			return append(buf, 0)
+		}
+	default:
+		fw, ok := a.DataType().(arrow.FixedWidthDataType)
+		if !ok || fw.BitWidth()%8 != 0 {
+			return nil, fmt.Errorf("partition key of type %s is not supported yet", a.DataType())
+		}
+		w := fw.BitWidth() / 8
+		data := a.Data().Buffers()[1].Bytes()
+		offset := a.Data().Offset()
+		value = func(buf []byte, i int) []byte {
+			off := (offset + i) * w
+			return append(buf, data[off:off+w]...)
+		}
 	}
-	fw, ok := a.DataType().(arrow.FixedWidthDataType)
-	if !ok || fw.BitWidth()%8 != 0 {
-		return nil, fmt.Errorf("partition key of type %s is not supported yet", a.DataType())
-	}
-	w := fw.BitWidth() / 8
-	data := a.Data().Buffers()[1].Bytes()
-	off := (a.Data().Offset() + i) * w
-	return append(buf, data[off:off+w]...), nil
+	return func(buf []byte, i int) []byte {
+		if a.IsNull(i) {
+			return append(buf, 0)
+		}
+		return value(append(buf, 1), i)
+	}, nil
 }
 
 // dictionaryBytes is the size of the dictionaries of rec's dictionary

@@ -31,7 +31,7 @@ func TestKeyTypesAgreeWithTheBatcher(t *testing.T) {
 		b.AppendNull()
 		a := b.NewArray()
 		b.Release()
-		_, perr := appendKey(nil, a, 0)
+		_, perr := newKeyWriter(a)
 		if accepted := PartitionKeyType(dt) == nil; accepted != (perr == nil) {
 			t.Errorf("partition key of %s: PartitionKeyType accepts %v, the batcher fails with %v", dt, accepted, perr)
 		}
